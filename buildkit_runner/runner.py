@@ -1,0 +1,197 @@
+"""Execute a Plan: run each step's argv through python-on-whales, stream, collect results.
+
+The argv comes from the plan unchanged; the runner only substitutes ``${IMAGE.digest}``
+values that earlier steps produced. Steps run in plan order and the first failure stops the
+run: later steps either depend on it or would publish a half-updated project.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sys
+import time
+from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from buildkit_runner import log
+from buildkit_runner.errors import BkrunError, BuildFailed, EngineUnavailable, PushFailed
+from buildkit_runner.plan import BuildStep, Plan, digest_placeholder
+from buildkit_runner.redact import REDACTOR
+
+TAIL_LINES = 200
+SHOWN_TAIL_LINES = 25
+
+# Text in buildx's output that means the engine, not the build, is the problem.
+_ENGINE_DOWN = (
+    "Cannot connect to the Docker daemon",
+    "error during connect",
+    "is not a docker command",
+    "unknown command: docker buildx",
+)
+# Text that means the image built but could not be published.
+_PUSH_FAILED = ("failed to push", "push access denied", "server gave HTTP response to HTTPS")
+
+
+@dataclass
+class StepResult:
+    image: str
+    status: str  # built, failed, not-run
+    refs: tuple[str, ...] = ()
+    platforms: tuple[str, ...] = ()
+    digest: str | None = None
+    duration_s: float = 0.0
+    pushed: bool = False
+    error: str | None = None
+
+
+@contextlib.contextmanager
+def _working_directory(path: str) -> Iterator[None]:
+    # python-on-whales runs docker in the current directory, and plan paths are relative to
+    # the project root, so the whole run happens there.
+    previous = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def prepare_state_dir(root: str, state_dir: str) -> None:
+    base = Path(root) / state_dir
+    (base / "metadata").mkdir(parents=True, exist_ok=True)
+    ignore = base / ".gitignore"
+    if not ignore.exists():
+        # Keeps bkrun's run files out of git status, so they never mark the tree dirty.
+        ignore.write_text("*\n", encoding="utf-8")
+
+
+def substitute(argv: tuple[str, ...], digests: Mapping[str, str]) -> list[str]:
+    """Fill ``${IMAGE.digest}`` with the digests earlier steps produced."""
+    result = []
+    for arg in argv:
+        for image, digest in digests.items():
+            arg = arg.replace(digest_placeholder(image), digest)
+        result.append(arg)
+    return result
+
+
+def secret_values(env: Mapping[str, str], names: list[str]) -> list[str]:
+    return [env[name] for name in names if env.get(name)]
+
+
+def run(plan: Plan, output: TextIO | None = None) -> list[StepResult]:
+    """Run every step; return one result per step. Raise on the first failure.
+
+    The raised error carries the results so far in ``error.results`` so the caller can
+    report exactly what was published before the failure.
+    """
+    from python_on_whales import DockerClient  # heavy: only the build path needs it
+
+    out = output or sys.stderr
+    logger = log.get()
+    if shutil.which("docker") is None:
+        raise EngineUnavailable(
+            "the docker command is not on PATH; install the docker client with the buildx "
+            "plugin (scripts/engine.sh up does it on Debian)"
+        )
+    docker_cmd = list(DockerClient().client_config.docker_cmd)
+    prepare_state_dir(plan.root, plan.options.state_dir)
+
+    results = [StepResult(step.image, "not-run", step.refs, step.platforms) for step in plan.steps]
+    digests: dict[str, str] = {}
+    with _working_directory(plan.root):
+        for index, step in enumerate(plan.steps):
+            logger.info("build_started", image=step.image, step=f"{index + 1}/{len(plan.steps)}")
+            try:
+                results[index] = _run_step(step, docker_cmd, digests, out)
+            except BkrunError as exc:
+                results[index].status = "failed"
+                results[index].error = exc.message
+                exc.results = results  # type: ignore[attr-defined]
+                raise
+            result = results[index]
+            if result.digest:
+                digests[step.image] = result.digest
+            logger.info(
+                "build_finished",
+                image=step.image,
+                duration_s=round(result.duration_s, 1),
+                digest=result.digest,
+            )
+    return results
+
+
+def _run_step(
+    step: BuildStep, docker_cmd: list[str], digests: Mapping[str, str], out: TextIO
+) -> StepResult:
+    from python_on_whales.exceptions import DockerException
+    from python_on_whales.utils import stream_stdout_and_stderr
+
+    argv = substitute(step.argv, digests)
+    metadata = Path(step.metadata_file)
+    metadata.unlink(missing_ok=True)
+    _clear_oci_outputs(argv)
+
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    started = time.monotonic()
+    try:
+        for _source, raw in stream_stdout_and_stderr([*docker_cmd, *argv[1:]]):
+            line = REDACTOR.text(raw.decode("utf-8", errors="replace").rstrip("\n"))
+            tail.append(line)
+            print(f"[{step.image}] {line}", file=out, flush=True)
+    except DockerException as exc:
+        raise _failure(step, exc.return_code, list(tail)) from None
+    except FileNotFoundError as exc:
+        raise EngineUnavailable(f"cannot run docker: {exc}") from None
+
+    return StepResult(
+        image=step.image,
+        status="built",
+        refs=step.refs,
+        platforms=step.platforms,
+        digest=_read_digest(metadata),
+        duration_s=time.monotonic() - started,
+        pushed=step.push,
+    )
+
+
+def _clear_oci_outputs(argv: list[str]) -> None:
+    # An OCI layout directory left by an earlier run would be merged with the new result.
+    for arg in argv:
+        if arg.startswith("type=oci,dest="):
+            dest = arg.split("dest=", 1)[1].split(",", 1)[0]
+            shutil.rmtree(dest, ignore_errors=True)
+
+
+def _read_digest(metadata: Path) -> str | None:
+    try:
+        data = json.loads(metadata.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    digest = data.get("containerimage.digest")
+    return digest if isinstance(digest, str) else None
+
+
+def _failure(step: BuildStep, code: int, tail: list[str]) -> BkrunError:
+    shown = tail[-SHOWN_TAIL_LINES:]
+    text = "\n".join(tail)
+    details = [f"last {len(shown)} lines of the build log:", *shown]
+    if any(marker in text for marker in _ENGINE_DOWN):
+        return EngineUnavailable(
+            f"image {step.image!r}: docker or buildx could not reach the engine "
+            "(is dockerd running? scripts/engine.sh up starts one)",
+            details,
+        )
+    if step.push and any(marker in text for marker in _PUSH_FAILED):
+        return PushFailed(
+            f"image {step.image!r} built but pushing to {step.repository} failed "
+            f"(exit {code}); check the registry is reachable and you are logged in",
+            details,
+        )
+    return BuildFailed(f"image {step.image!r} failed to build (buildx exit {code})", details)
