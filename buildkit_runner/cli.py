@@ -51,15 +51,30 @@ def callback(
         ),
     ] = None,
     verbose: Annotated[
-        int, typer.Option("--verbose", "-v", count=True, help="More log output (repeatable).")
+        int,
+        typer.Option(
+            "--verbose",
+            "-v",
+            count=True,
+            show_default=False,
+            help="More log output (repeatable): -v adds debug events.",
+        ),
     ] = 0,
     quiet: Annotated[
-        int, typer.Option("--quiet", "-q", count=True, help="Less log output (repeatable).")
+        int,
+        typer.Option(
+            "--quiet",
+            "-q",
+            count=True,
+            show_default=False,
+            help="Less log output (repeatable): -q warnings only, -qq errors only.",
+        ),
     ] = 0,
     log_format: Annotated[
         str,
         typer.Option(
             envvar="BKRUN_LOG_FORMAT",
+            metavar="FORMAT",
             help="auto (console on a terminal, logfmt elsewhere), console, logfmt or json.",
         ),
     ] = "auto",
@@ -79,7 +94,11 @@ def callback(
 
 ImagesArg = Annotated[
     list[str] | None,
-    typer.Argument(help="Images to build (default: all); their dependencies come along."),
+    typer.Argument(
+        metavar="IMAGE",
+        help="Images to build (default: all); their dependencies come along.",
+        show_default=False,
+    ),
 ]
 PushOpt = Annotated[
     bool, typer.Option("--push", envvar="BKRUN_PUSH", help="Push every tag to its registry.")
@@ -102,6 +121,7 @@ TriggerOpt = Annotated[
     str | None,
     typer.Option(
         envvar="BKRUN_TRIGGER",
+        metavar="TRIGGER",
         help="Why this run happens: push, pull_request, tag, schedule or manual "
         "(default: from the CI provider, else manual).",
     ),
