@@ -38,19 +38,23 @@ def _github_like(env: Env, provider: str) -> CiFacts:
     ref_type = env.get("GITHUB_REF_TYPE", "")
     ref = env.get("GITHUB_REF", "")
     pr_number = None
-    if event in ("pull_request", "pull_request_target") and ref.startswith("refs/pull/"):
+    # pull_request_target runs on the base branch's ref (refs/heads/main): still a PR build,
+    # which must never move the base branch's tags or latest.
+    is_pr = event in ("pull_request", "pull_request_target")
+    if is_pr and ref.startswith("refs/pull/"):
         pr_number = ref.split("/")[2]
     tag = _get(env, "GITHUB_REF_NAME") if ref_type == "tag" else None
-    branch = _get(env, "GITHUB_HEAD_REF") if pr_number else None
-    if branch is None and ref_type == "branch":
+    branch = _get(env, "GITHUB_HEAD_REF") if is_pr else None
+    if branch is None and ref_type == "branch" and not is_pr:
         branch = _get(env, "GITHUB_REF_NAME")
+    trigger = _trigger(event, tag, pr_number, schedule="schedule", manual="workflow_dispatch")
     return CiFacts(
         provider=provider,
         sha=_get(env, "GITHUB_SHA"),
         branch=branch,
         tag=tag,
         pr_number=pr_number,
-        trigger=_trigger(event, tag, pr_number, schedule="schedule", manual="workflow_dispatch"),
+        trigger="pull_request" if is_pr else trigger,
     )
 
 

@@ -159,7 +159,12 @@ def _check_trigger(trigger: str | None) -> None:
     from buildkit_runner.git import TRIGGERS
 
     if trigger is not None and trigger not in TRIGGERS:
-        raise ConfigError([f"--trigger {trigger!r}: expected one of {', '.join(TRIGGERS)}"])
+        raise ConfigError(
+            [
+                f"--trigger {trigger!r}: expected one of {', '.join(TRIGGERS)} "
+                "(a cron job is --trigger schedule)"
+            ]
+        )
 
 
 @app.command()

@@ -18,7 +18,8 @@ DIGEST_PATTERN = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-
 
 PATH_RE = re.compile(rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*")
 DOMAIN_RE = re.compile(_DOMAIN)
-TAG_RE = re.compile(TAG_PATTERN)
+# ASCII: the grammar's \w is Go's [0-9A-Za-z_]; Python's str \w would also take 'é' or '١'.
+TAG_RE = re.compile(TAG_PATTERN, re.ASCII)
 DIGEST_RE = re.compile(DIGEST_PATTERN)
 
 MAX_NAME_LENGTH = 255

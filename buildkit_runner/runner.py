@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from buildkit_runner import log
 from buildkit_runner.errors import BkrunError, BuildFailed, EngineUnavailable, PushFailed
@@ -48,6 +48,38 @@ class StepResult:
     duration_s: float = 0.0
     pushed: bool = False
     error: str | None = None
+
+
+class Observer(Protocol):
+    """Receives a run's events: the terminal display, CI folding and reports hook in here."""
+
+    def step_started(self, step: BuildStep, index: int, total: int) -> None: ...
+
+    def output(self, step: BuildStep, line: str) -> None: ...
+
+    def step_finished(self, step: BuildStep, result: StepResult) -> None: ...
+
+
+class PlainOutput:
+    """BuildKit's lines as they come, each prefixed with its image, on a text stream."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream
+
+    def step_started(self, step: BuildStep, index: int, total: int) -> None:
+        log.get().info("build_started", image=step.image, step=f"{index + 1}/{total}")
+
+    def output(self, step: BuildStep, line: str) -> None:
+        print(f"[{step.image}] {line}", file=self.stream or sys.stderr, flush=True)
+
+    def step_finished(self, step: BuildStep, result: StepResult) -> None:
+        log.get().info(
+            "build_finished",
+            image=step.image,
+            status=result.status,
+            duration_s=round(result.duration_s, 1),
+            digest=result.digest,
+        )
 
 
 @contextlib.contextmanager
@@ -85,7 +117,7 @@ def secret_values(env: Mapping[str, str], names: list[str]) -> list[str]:
     return [env[name] for name in names if env.get(name)]
 
 
-def run(plan: Plan, output: TextIO | None = None) -> list[StepResult]:
+def run(plan: Plan, observer: Observer | None = None) -> list[StepResult]:
     """Run every step; return one result per step. Raise on the first failure.
 
     The raised error carries the results so far in ``error.results`` so the caller can
@@ -93,8 +125,7 @@ def run(plan: Plan, output: TextIO | None = None) -> list[StepResult]:
     """
     from python_on_whales import DockerClient  # heavy: only the build path needs it
 
-    out = output or sys.stderr
-    logger = log.get()
+    observer = observer or PlainOutput()
     if shutil.which("docker") is None:
         raise EngineUnavailable(
             "the docker command is not on PATH; install the docker client with the buildx "
@@ -107,28 +138,23 @@ def run(plan: Plan, output: TextIO | None = None) -> list[StepResult]:
     digests: dict[str, str] = {}
     with _working_directory(plan.root):
         for index, step in enumerate(plan.steps):
-            logger.info("build_started", image=step.image, step=f"{index + 1}/{len(plan.steps)}")
+            observer.step_started(step, index, len(plan.steps))
             try:
-                results[index] = _run_step(step, docker_cmd, digests, out)
+                results[index] = _run_step(step, docker_cmd, digests, observer)
             except BkrunError as exc:
                 results[index].status = "failed"
                 results[index].error = exc.message
+                observer.step_finished(step, results[index])
                 exc.results = results  # type: ignore[attr-defined]
                 raise
-            result = results[index]
-            if result.digest:
-                digests[step.image] = result.digest
-            logger.info(
-                "build_finished",
-                image=step.image,
-                duration_s=round(result.duration_s, 1),
-                digest=result.digest,
-            )
+            if results[index].digest:
+                digests[step.image] = results[index].digest  # type: ignore[assignment]
+            observer.step_finished(step, results[index])
     return results
 
 
 def _run_step(
-    step: BuildStep, docker_cmd: list[str], digests: Mapping[str, str], out: TextIO
+    step: BuildStep, docker_cmd: list[str], digests: Mapping[str, str], observer: Observer
 ) -> StepResult:
     from python_on_whales.exceptions import DockerException
     from python_on_whales.utils import stream_stdout_and_stderr
@@ -144,7 +170,7 @@ def _run_step(
         for _source, raw in stream_stdout_and_stderr([*docker_cmd, *argv[1:]]):
             line = REDACTOR.text(raw.decode("utf-8", errors="replace").rstrip("\n"))
             tail.append(line)
-            print(f"[{step.image}] {line}", file=out, flush=True)
+            observer.output(step, line)
     except DockerException as exc:
         raise _failure(step, exc.return_code, list(tail)) from None
     except FileNotFoundError as exc:

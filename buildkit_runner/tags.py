@@ -89,14 +89,15 @@ def _apply(
         if git.trigger == "pull_request":
             return None, "pull request builds do not move branch tags"
         if git.branch is None:
-            return None, "branch unknown (detached HEAD and no CI branch variable)"
+            return None, "branch unknown (not on a branch, and no CI branch variable)"
         return f"{rule.prefix}{git.branch}{rule.suffix}{dirty}", ""
 
     if git.dirty:
         return None, "the work tree has uncommitted changes"
     if git.trigger == "pull_request":
         return None, "pull request builds never move latest"
+    if git.branch is None:
+        return None, "branch unknown, so not known to be the default branch"
     if not git.is_default_branch:
-        branch = git.branch or "unknown"
-        return None, f"branch {branch!r} is not the default branch {git.default_branch!r}"
+        return None, f"branch {git.branch!r} is not the default branch {git.default_branch!r}"
     return "latest", ""
