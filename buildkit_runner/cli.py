@@ -56,6 +56,7 @@ def callback(
             "--verbose",
             "-v",
             count=True,
+            envvar="BKRUN_VERBOSE",
             show_default=False,
             help="More log output (repeatable): -v adds debug events.",
         ),
@@ -66,6 +67,7 @@ def callback(
             "--quiet",
             "-q",
             count=True,
+            envvar="BKRUN_QUIET",
             show_default=False,
             help="Less log output (repeatable): -q warnings only, -qq errors only.",
         ),
@@ -78,6 +80,15 @@ def callback(
             help="auto (console on a terminal, logfmt elsewhere), console, logfmt or json.",
         ),
     ] = "auto",
+    color: Annotated[
+        str,
+        typer.Option(
+            envvar="BKRUN_COLOR",
+            metavar="WHEN",
+            help="auto (a terminal, unless NO_COLOR is set or TERM=dumb; FORCE_COLOR forces "
+            "it), always or never.",
+        ),
+    ] = "auto",
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
@@ -85,11 +96,17 @@ def callback(
 ) -> None:
     from buildkit_runner import log
     from buildkit_runner.commands.common import GlobalOptions
+    from buildkit_runner.display import COLOR_CHOICES, color_enabled
 
     if log_format not in log.FORMATS:
         _fail(ConfigError([f"--log-format {log_format!r}: expected one of {log.FORMATS}"]))
-    log.configure(verbose - quiet, log_format)
-    ctx.obj = GlobalOptions(config=config, verbosity=verbose - quiet, log_format=log_format)
+    if color not in COLOR_CHOICES:
+        _fail(ConfigError([f"--color {color!r}: expected one of {COLOR_CHOICES}"]))
+    use_color = color_enabled(color, sys.stderr, os.environ)
+    log.configure(verbose - quiet, log_format, color=use_color)
+    ctx.obj = GlobalOptions(
+        config=config, verbosity=verbose - quiet, log_format=log_format, color=use_color
+    )
 
 
 ImagesArg = Annotated[
@@ -136,12 +153,24 @@ CacheExportOpt = Annotated[
 ]
 
 
+OfflineOpt = Annotated[
+    bool,
+    typer.Option(
+        "--offline",
+        envvar="BKRUN_OFFLINE",
+        help="Skip the probes of the builder and registries (cache writability, "
+        "image-manifest support); the plan then assumes every cache export can happen.",
+    ),
+]
+
+
 def _plan_options(
     images: list[str] | None,
     push: bool,
     load: bool,
     platform: list[str] | None,
     cache_export: bool | None,
+    offline: bool = False,
 ) -> Any:
     from buildkit_runner.plan import Options
 
@@ -152,6 +181,7 @@ def _plan_options(
         load=load,
         platforms=platforms,
         cache_export=cache_export,
+        offline=offline,
     )
 
 
@@ -167,6 +197,43 @@ def _check_trigger(trigger: str | None) -> None:
         )
 
 
+JsonOpt = Annotated[
+    bool,
+    typer.Option("--json", envvar="BKRUN_JSON", help="One versioned JSON document on stdout."),
+]
+ReportOpt = Annotated[
+    Path | None,
+    typer.Option(
+        envvar="BKRUN_REPORT",
+        metavar="PATH",
+        help="Write the run's JSON report here (also on failure); see docs/reports.md.",
+    ),
+]
+SummaryOpt = Annotated[
+    Path | None,
+    typer.Option(
+        envvar="BKRUN_SUMMARY",
+        metavar="PATH",
+        help="Write a Markdown summary here (on GitHub it is also appended to "
+        "$GITHUB_STEP_SUMMARY).",
+    ),
+]
+JunitOpt = Annotated[
+    Path | None,
+    typer.Option(
+        envvar="BKRUN_JUNIT", metavar="PATH", help="Write JUnit XML here: one testcase per image."
+    ),
+]
+PreflightOpt = Annotated[
+    bool,
+    typer.Option(
+        "--preflight/--no-preflight",
+        envvar="BKRUN_PREFLIGHT",
+        help="Check the engine, cache export and emulators before building.",
+    ),
+]
+
+
 @app.command()
 def plan(
     ctx: typer.Context,
@@ -176,17 +243,33 @@ def plan(
     platform: PlatformOpt = None,
     trigger: TriggerOpt = None,
     cache_export: CacheExportOpt = None,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="One versioned JSON document on stdout.")
-    ] = False,
+    offline: OfflineOpt = False,
+    json_output: JsonOpt = False,
 ) -> None:
     """Print the exact docker buildx commands that build would run."""
     from buildkit_runner.commands import plan as command
 
     def go() -> int:
         _check_trigger(trigger)
-        options = _plan_options(images, push, load, platform, cache_export)
+        options = _plan_options(images, push, load, platform, cache_export, offline)
         return command.run(ctx.obj, options, trigger, json_output)
+
+    _dispatch(go)
+
+
+@app.command()
+def tags(
+    ctx: typer.Context,
+    images: ImagesArg = None,
+    trigger: TriggerOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """List each image's tags for this commit, the rule behind each, and skipped rules."""
+    from buildkit_runner.commands import tags as command
+
+    def go() -> int:
+        _check_trigger(trigger)
+        return command.run(ctx.obj, tuple(images or ()), trigger, json_output)
 
     _dispatch(go)
 
@@ -200,14 +283,20 @@ def build(
     platform: PlatformOpt = None,
     trigger: TriggerOpt = None,
     cache_export: CacheExportOpt = None,
+    offline: OfflineOpt = False,
+    report: ReportOpt = None,
+    summary: SummaryOpt = None,
+    junit: JunitOpt = None,
+    preflight: PreflightOpt = True,
 ) -> None:
     """Build the images in dependency order (and push them with --push)."""
     from buildkit_runner.commands import build as command
 
     def go() -> int:
         _check_trigger(trigger)
-        options = _plan_options(images, push, load, platform, cache_export)
-        return command.run(ctx.obj, options, trigger)
+        options = _plan_options(images, push, load, platform, cache_export, offline)
+        outputs = command.Outputs(report, summary, junit, preflight)
+        return command.run(ctx.obj, options, trigger, outputs)
 
     _dispatch(go)
 
@@ -218,6 +307,149 @@ def validate(ctx: typer.Context) -> None:
     from buildkit_runner.commands import validate as command
 
     _dispatch(lambda: command.run(ctx.obj))
+
+
+@app.command()
+def doctor(ctx: typer.Context, json_output: JsonOpt = False) -> None:
+    """Check this machine can build the project; each problem comes with its fix."""
+    from buildkit_runner.commands import doctor as command
+
+    _dispatch(lambda: command.run(ctx.obj, json_output))
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    directory: Annotated[
+        Path,
+        typer.Argument(help="The project to describe (default: the current directory)."),
+    ] = Path(),
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            envvar="BKRUN_INIT_FROM",
+            metavar="FILE",
+            help="Translate this build script (docker build/buildx build/push lines) or "
+            "compose file instead of scanning for Dockerfiles.",
+        ),
+    ] = None,
+    registry: Annotated[
+        str | None,
+        typer.Option(
+            envvar="BKRUN_INIT_REGISTRY",
+            metavar="HOST",
+            help="Registry host for images whose repository names none (e.g. ghcr.io).",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            envvar="BKRUN_INIT_OUTPUT",
+            metavar="PATH",
+            help="Where to write (default: DIRECTORY/bkrun.toml; - for stdout).",
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", envvar="BKRUN_INIT_FORCE", help="Overwrite an existing file."),
+    ] = False,
+) -> None:
+    """Write a commented bkrun.toml from Dockerfiles, a build script or a compose file."""
+    from buildkit_runner.commands import init as command
+
+    _dispatch(lambda: command.run(ctx.obj, directory, source, registry, output, force))
+
+
+export_app = typer.Typer(help="Write the project in another tool's format.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("bake")
+def export_bake(
+    ctx: typer.Context,
+    images: ImagesArg = None,
+    push: PushOpt = False,
+    platform: PlatformOpt = None,
+    trigger: TriggerOpt = None,
+    cache_export: CacheExportOpt = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            envvar="BKRUN_EXPORT_OUTPUT",
+            metavar="PATH",
+            help="Where to write (default: docker-bake.json next to the config; - for stdout).",
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", envvar="BKRUN_EXPORT_FORCE", help="Overwrite an existing file."),
+    ] = False,
+) -> None:
+    """Write an equivalent docker-bake.json, to build with plain docker buildx bake."""
+    from buildkit_runner.commands import export as command
+
+    def go() -> int:
+        _check_trigger(trigger)
+        options = _plan_options(images, push, False, platform, cache_export)
+        return command.run(ctx.obj, options, trigger, output, force)
+
+    _dispatch(go)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of bkrun.toml (for editors and CI linters)."""
+    from buildkit_runner.commands import schema as command
+
+    _dispatch(command.run)
+
+
+@app.command()
+def login(ctx: typer.Context) -> None:
+    """Log in to every configured registry (password on stdin, never on argv)."""
+    from buildkit_runner.commands import login as command
+
+    _dispatch(lambda: command.run(ctx.obj))
+
+
+@app.command()
+def gc(
+    ctx: typer.Context,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes", envvar="BKRUN_GC_YES", help="Delete (default: only list what is stale)."
+        ),
+    ] = False,
+    trigger: TriggerOpt = None,
+) -> None:
+    """List, or with --yes delete, stale cache refs and tags ([gc] rules)."""
+    from buildkit_runner.commands import gc as command
+
+    _dispatch(lambda: command.run(ctx.obj, yes, trigger))
+
+
+@app.command()
+def prune(
+    ctx: typer.Context,
+    keep_storage: Annotated[
+        str | None,
+        typer.Option(envvar="BKRUN_KEEP_STORAGE", help="Override [prune] keep-storage."),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(envvar="BKRUN_PRUNE_UNTIL", help="Only cache older than this (e.g. 24h)."),
+    ] = None,
+) -> None:
+    """Prune the builder's local build cache down to [prune] keep-storage."""
+    from buildkit_runner.commands import prune as command
+
+    _dispatch(lambda: command.run(ctx.obj, keep_storage, until))
 
 
 def _fail(exc: BkrunError) -> None:
@@ -247,10 +479,15 @@ def _dispatch(command: Callable[[], int]) -> None:
 
 def _crash(exc: Exception) -> None:
     # A bug, not bad input: say so in one line; the traceback (no locals) only on request.
+    from buildkit_runner.redact import REDACTOR
+
+    # Known secret values are masked here too: an exception message can quote anything.
     if os.environ.get("BKRUN_DEBUG"):
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        print(REDACTOR.text(text), file=sys.stderr, end="")
+    message = REDACTOR.text(f"{type(exc).__name__}: {exc}")
     print(
-        f"bkrun: internal error: {type(exc).__name__}: {exc} "
+        f"bkrun: internal error: {message} "
         "(a bug in bkrun; set BKRUN_DEBUG=1 for the traceback and report it)",
         file=sys.stderr,
     )

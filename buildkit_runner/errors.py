@@ -71,6 +71,24 @@ class PushFailed(BkrunError):
     title = "push failed"
 
 
+class NotReady(BkrunError):
+    """The machine cannot run the build: found by ``bkrun doctor`` or the build's preflight.
+
+    A platform without an emulator, a builder that cannot export cache, an unreachable
+    registry: each ``details`` line names one problem and its fix.
+    """
+
+    exit_code = 6
+    title = "machine not ready"
+
+
+class RegistryError(BkrunError):
+    """A registry could not be reached or refused a request (login, gc, a probe)."""
+
+    exit_code = 7
+    title = "registry error"
+
+
 INTERRUPTED_EXIT_CODE = 130
 # A bug in bkrun itself (EX_SOFTWARE in sysexits.h), never bad input.
 INTERNAL_ERROR_EXIT_CODE = 70
@@ -82,6 +100,8 @@ EXIT_CODES: dict[int, str] = {
     NothingToBuild.exit_code: "the selection matched no image",
     EngineUnavailable.exit_code: "docker, buildx or the engine is unavailable",
     PushFailed.exit_code: "an image was built but pushing it failed",
+    RegistryError.exit_code: "a registry could not be reached or refused a request",
+    NotReady.exit_code: "a doctor or preflight check failed: the machine cannot run the build",
     INTERNAL_ERROR_EXIT_CODE: "internal error: a bug in bkrun",
     INTERRUPTED_EXIT_CODE: "interrupted (Ctrl-C or SIGTERM)",
 }

@@ -7,7 +7,9 @@ in ``notes``, so the plan can say why a tag was skipped instead of guessing.
 
 from __future__ import annotations
 
+import re
 import subprocess
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -16,6 +18,10 @@ from pathlib import Path
 from buildkit_runner import ci
 
 TRIGGERS = ("push", "pull_request", "tag", "schedule", "manual")
+# SHA-1 and SHA-256 object names; anything else in a CI variable ("HEAD") is no commit id.
+_SHA_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+# git's scp-like syntax: [user@]host:path
+_SCP_RE = re.compile(r"(?:[^@/]+@)?(?P<host>[^:/]+):(?!//)(?P<path>.+)")
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,12 @@ class GitContext:
     pr_number: str | None = None
     provider: str = "local"
     notes: tuple[str, ...] = ()
+    # The repository's web address, credentials stripped (org.opencontainers.image.source).
+    source: str | None = None
+    # Every tag of the repository, to tell whether a release is the highest one; incomplete
+    # (and then not trusted for that) in a shallow clone.
+    all_tags: tuple[str, ...] = ()
+    all_tags_known: bool = True
 
     @property
     def is_default_branch(self) -> bool:
@@ -46,6 +58,8 @@ class LocalGit:
     commit_time: datetime | None = None
     shallow: bool = False
     available: bool = False
+    remote: str | None = None
+    all_tags: tuple[str, ...] = ()
 
 
 def _git(root: Path, *args: str) -> str | None:
@@ -72,6 +86,7 @@ def read_local(root: Path) -> LocalGit:
     status = _git(root, "status", "--porcelain") or ""
     timestamp = _git(root, "log", "-1", "--format=%ct", "HEAD")
     shallow = _git(root, "rev-parse", "--is-shallow-repository") == "true"
+    all_tags = _git(root, "tag", "--list") or ""
 
     return LocalGit(
         sha=sha,
@@ -81,7 +96,56 @@ def read_local(root: Path) -> LocalGit:
         commit_time=(datetime.fromtimestamp(int(timestamp), timezone.utc) if timestamp else None),
         shallow=shallow,
         available=True,
+        remote=_remote(root),
+        all_tags=tuple(sorted(t for t in all_tags.splitlines() if t)),
     )
+
+
+def _remote(root: Path) -> str | None:
+    # origin, else the only remote there is; with several and no origin none is chosen.
+    url = _git(root, "remote", "get-url", "origin")
+    if url:
+        return url
+    names = (_git(root, "remote") or "").split()
+    return _git(root, "remote", "get-url", names[0]) if len(names) == 1 else None
+
+
+def source_url(remote: str) -> str | None:
+    """The web address of a git remote, without credentials; None for a local path.
+
+    ``https://user:token@host/org/x.git`` and ``git@host:org/x.git`` both give
+    ``https://host/org/x``: the user part of a URL is dropped before anything else is read,
+    so a token in a CI clone URL can never reach a label.
+    """
+    text = remote.strip()
+    if "://" not in text:
+        scp = _SCP_RE.fullmatch(text)
+        if scp is None or "/" in scp["host"]:
+            return None
+        host, path, scheme = scp["host"], scp["path"], "https"
+    else:
+        # Drop the user part first, by hand: urlsplit chokes on some (GitLab's "[MASKED]").
+        scheme_end = text.index("://") + 3
+        netloc_end = text.find("/", scheme_end)
+        netloc_end = len(text) if netloc_end < 0 else netloc_end
+        netloc = text[scheme_end:netloc_end].rsplit("@", 1)[-1]
+        try:
+            parts = urllib.parse.urlsplit(text[:scheme_end] + netloc + text[netloc_end:])
+        except ValueError:
+            return None
+        if parts.scheme not in ("http", "https", "ssh", "git", "git+ssh") or not parts.hostname:
+            return None
+        # http keeps its port (a plain-HTTP forge on :3000); an ssh port says nothing
+        # about where the web interface is.
+        scheme = "http" if parts.scheme == "http" else "https"
+        try:
+            keep_port = parts.port if parts.scheme in ("http", "https") else None
+        except ValueError:
+            return None
+        host = parts.hostname + (f":{keep_port}" if keep_port else "")
+        path = parts.path
+    path = path.strip("/").removesuffix(".git").strip("/")
+    return f"{scheme}://{host}/{path}" if path else f"{scheme}://{host}"
 
 
 def _origin_head(root: Path) -> str | None:
@@ -101,7 +165,7 @@ def context(
     facts = ci.detect(env)
     notes: list[str] = []
 
-    sha = local.sha or (facts.sha if facts else None)
+    sha = local.sha or _ci_sha(facts, notes)
     if sha is None:
         notes.append("no git commit found and no CI commit variable: sha tags skipped")
 
@@ -117,7 +181,10 @@ def context(
         hint = f"and no {facts.provider} branch variable" if facts else "and no CI variables"
         notes.append(f"{where} {hint}: branch tags skipped")
     if local.shallow:
-        notes.append("shallow clone: git tags older than the clone depth are not seen")
+        notes.append(
+            "shallow clone: git tags older than the clone depth are not seen, so whether a "
+            "release is the highest is unknown (fetch tags: git fetch --tags --unshallow)"
+        )
 
     chosen_trigger = trigger or (facts.trigger if facts else None)
     if chosen_trigger is None:
@@ -132,10 +199,40 @@ def context(
         or "main",
         tags=tuple(sorted(tags)),
         dirty=local.dirty,
-        commit_time=local.commit_time,
+        commit_time=local.commit_time or _ci_time(facts),
         now=now or datetime.now(timezone.utc),
         trigger=chosen_trigger,
         pr_number=facts.pr_number if facts else None,
         provider=facts.provider if facts else "local",
         notes=tuple(notes),
+        source=_source(local, facts),
+        all_tags=tuple(sorted({*local.all_tags, *tags})),
+        all_tags_known=local.available and not local.shallow,
     )
+
+
+def _ci_sha(facts: ci.CiFacts | None, notes: list[str]) -> str | None:
+    if facts is None or facts.sha is None:
+        return None
+    if _SHA_RE.fullmatch(facts.sha):
+        return facts.sha
+    # Buildkite, for one, sets BUILDKITE_COMMIT=HEAD for builds started without a commit.
+    notes.append(f"{facts.provider} commit variable holds {facts.sha!r}, not a commit id")
+    return None
+
+
+def _ci_time(facts: ci.CiFacts | None) -> datetime | None:
+    if facts is None or facts.commit_time is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(facts.commit_time.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(timezone.utc) if parsed.tzinfo else None
+
+
+def _source(local: LocalGit, facts: ci.CiFacts | None) -> str | None:
+    for remote in (local.remote, facts.source_url if facts else None):
+        if remote and (url := source_url(remote)):
+            return url
+    return None

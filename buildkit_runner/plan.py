@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from buildkit_runner import refs, tags
+from buildkit_runner import cache, metadata, refs, tags, templates
 from buildkit_runner.config import Config, Image
-from buildkit_runner.errors import NothingToBuild, UsageError
+from buildkit_runner.errors import ConfigError, NothingToBuild, UsageError
 from buildkit_runner.git import GitContext
 
 PLAN_FORMAT_VERSION = 1
@@ -36,8 +36,11 @@ class Options:
     load: bool = False
     platforms: tuple[str, ...] = ()
     cache_export: bool | None = None
-    progress: str = "plain"
+    progress: str = "rawjson"
     state_dir: str = STATE_DIR
+    # Filled by the probe step both plan and build run (commands/common.py); --offline skips it.
+    offline: bool = False
+    facts: cache.Facts = field(default_factory=cache.Facts)
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,14 @@ class BuildStep:
     parts: tuple[Part, ...]
     push: bool
     load: bool
+    notes: tuple[str, ...] = ()
+    # Every repository the tags go to (repository first); labels and annotations as built.
+    repositories: tuple[str, ...] = ()
+    version: str | None = None
+    build_args: tuple[tuple[str, str], ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
+    metadata_skipped: tuple[str, ...] = ()
 
     @property
     def argv(self) -> tuple[str, ...]:
@@ -69,7 +80,8 @@ class BuildStep:
 
     @property
     def refs(self) -> tuple[str, ...]:
-        return tuple(f"{self.repository}:{tag.value}" for tag in self.tags)
+        repositories = self.repositories or (self.repository,)
+        return tuple(f"{repo}:{tag.value}" for tag in self.tags for repo in repositories)
 
     def command(self) -> str:
         """The argv as one shell line, split at each option for reading."""
@@ -99,6 +111,8 @@ class Plan:
                 "load": self.options.load,
                 "platforms": list(self.options.platforms),
                 "cache_export": self.options.cache_export,
+                "offline": self.options.offline,
+                "probes": self.options.facts.to_json(),
             },
             "notes": list(self.notes),
             "steps": [_step_json(step) for step in self.steps],
@@ -116,6 +130,7 @@ def _git_json(git: GitContext) -> dict[str, Any]:
         "trigger": git.trigger,
         "pr_number": git.pr_number,
         "provider": git.provider,
+        "source": git.source,
     }
 
 
@@ -123,14 +138,24 @@ def _step_json(step: BuildStep) -> dict[str, Any]:
     return {
         "image": step.image,
         "repository": step.repository,
+        "repositories": list(step.repositories or (step.repository,)),
         "tags": [
             {"tag": t.value, "ref": f"{step.repository}:{t.value}", "rule": t.rule}
             for t in step.tags
         ],
+        "refs": list(step.refs),
         "skipped_tags": list(step.skipped_tags),
+        "version": step.version,
+        "labels": dict(step.labels),
+        "annotations": dict(step.annotations),
+        "metadata_skipped": list(step.metadata_skipped),
         "platforms": list(step.platforms),
         "depends_on": list(step.depends_on),
-        "cache": {"from": list(step.cache_from), "to": list(step.cache_to)},
+        "cache": {
+            "from": list(step.cache_from),
+            "to": list(step.cache_to),
+            "notes": list(step.notes),
+        },
         "push": step.push,
         "load": step.load,
         "metadata_file": step.metadata_file,
@@ -167,8 +192,12 @@ def make_plan(config: Config, git: GitContext, options: Options) -> Plan:
     _check_options(options)
     names = select(config, options.images)
     needed_by_others = {dep for name in names for dep in config.images[name].depends_on}
+    # Every image's tags, selected or not: two images must never claim one repository:tag.
+    computed = {name: compute_tags(config, name, git) for name in config.images}
+    _check_collisions(config, computed)
     steps = tuple(
-        _step(config, config.images[name], git, options, name in needed_by_others) for name in names
+        _step(config, config.images[name], git, options, name in needed_by_others, computed)
+        for name in names
     )
     return Plan(
         project=config.project_name,
@@ -193,14 +222,53 @@ def _check_options(options: Options) -> None:
         )
 
 
+def compute_tags(config: Config, name: str, git: GitContext) -> tuple[list[tags.Tag], list[str]]:
+    """The tags of image ``name`` for this build, and why each skipped rule made none."""
+    image = config.images[name]
+    values = templates.git_values(
+        git, project=config.project_name, image=name, repository=image.repository
+    )
+    return tags.compute(image.tags, git, image.dirty_suffix, values)
+
+
+def _check_collisions(
+    config: Config, computed: dict[str, tuple[list[tags.Tag], list[str]]]
+) -> None:
+    owners: dict[str, str] = {}
+    problems: list[str] = []
+    for name, image in config.images.items():
+        for ref in (f"{r}:{t.value}" for t in computed[name][0] for r in _repositories(image)):
+            owner = owners.setdefault(ref, name)
+            if owner != name:
+                problems.append(
+                    f"{config.path.name}: images.{owner} and images.{name} both publish {ref}; "
+                    f'give one a suffix (suffix = "-{name}" on its tag rules) or its own '
+                    "repository"
+                )
+    if problems:
+        raise ConfigError(list(dict.fromkeys(problems)))
+
+
+def _repositories(image: Image) -> tuple[str, ...]:
+    return image.repositories or (image.repository,)
+
+
 def _step(
-    config: Config, image: Image, git: GitContext, options: Options, has_dependents: bool
+    config: Config,
+    image: Image,
+    git: GitContext,
+    options: Options,
+    has_dependents: bool,
+    all_tags: dict[str, tuple[list[tags.Tag], list[str]]],
 ) -> BuildStep:
     platforms = options.platforms or image.platforms
-    computed, skipped = tags.compute(image.tags, git)
+    computed, skipped = all_tags[image.name]
     _check_step(image, platforms, computed, skipped, options)
+    meta = metadata.compute(
+        image, git, computed, config.project_name, _base(config, image, all_tags)
+    )
 
-    cache_from, cache_to = _cache(image, options)
+    caching = cache.plan_for(image, git, options.push, options.cache_export, options.facts)
     metadata_file = f"{options.state_dir}/metadata/{image.name}.json"
     parts = [
         Part(("--file", image.dockerfile), "Dockerfile of the image"),
@@ -212,23 +280,32 @@ def _step(
                 "platforms from --platform" if options.platforms else "platforms from config",
             ),
         ),
-        *(Part(("--tag", f"{image.repository}:{t.value}"), f"tag rule {t.rule}") for t in computed),
-        *(Part(("--build-arg", f"{k}={v}"), "build arg from config") for k, v in image.build_args),
-        *(Part(("--label", f"{k}={v}"), "label from config") for k, v in image.labels),
+        *(
+            Part(("--tag", f"{repository}:{t.value}"), f"tag rule {t.rule}")
+            for t in computed
+            for repository in _repositories(image)
+        ),
+        *_metadata_parts(meta, platforms, image.provenance),
         *(
             Part(("--secret", _secret(s)), "build secret, passed by reference")
             for s in image.secrets
         ),
-        *(_dependency(config.images[name], options) for name in image.depends_on),
-        *(Part(("--cache-from", spec), "import registry cache") for spec in cache_from),
-        *(Part(("--cache-to", spec), _cache_to_why(image)) for spec in cache_to),
+        *(
+            _dependency(config.images[name], options, all_tags[name][0])
+            for name in image.depends_on
+        ),
+        *(Part(("--cache-from", spec.text), spec.why) for spec in caching.cache_from),
+        *(Part(("--cache-to", spec.text), spec.why) for spec in caching.cache_to),
         Part(
             (f"--provenance={'mode=min' if image.provenance else 'false'}",),
             "explicit, so the result does not depend on the buildx version's default",
         ),
         *_output(image, options, has_dependents),
         Part(("--metadata-file", metadata_file), "bkrun reads the pushed digest from it"),
-        Part((f"--progress={options.progress}",), "line-oriented log bkrun can stream"),
+        Part(
+            (f"--progress={options.progress}",),
+            "machine-readable progress: bkrun renders the log from it and counts cache hits",
+        ),
         Part((image.context,), "build context"),
     ]
     return BuildStep(
@@ -238,13 +315,48 @@ def _step(
         skipped_tags=tuple(skipped),
         platforms=tuple(platforms),
         depends_on=image.depends_on,
-        cache_from=tuple(cache_from),
-        cache_to=tuple(cache_to),
+        cache_from=tuple(spec.text for spec in caching.cache_from),
+        cache_to=tuple(spec.text for spec in caching.cache_to),
         metadata_file=metadata_file,
         parts=tuple(parts),
         push=options.push,
         load=options.load,
+        notes=caching.notes,
+        repositories=_repositories(image),
+        version=meta.version,
+        build_args=tuple((e.key, e.value) for e in meta.build_args),
+        labels=tuple((e.key, e.value) for e in meta.labels),
+        annotations=tuple((e.key, e.value) for e in meta.annotations),
+        metadata_skipped=meta.skipped,
     )
+
+
+def _base(
+    config: Config, image: Image, all_tags: dict[str, tuple[list[tags.Tag], list[str]]]
+) -> metadata.Base | None:
+    if image.base is None:
+        return None
+    dependency = config.images[image.base]
+    first = all_tags[image.base][0][:1]
+    name = f"{dependency.repository}:{first[0].value}" if first else dependency.repository
+    return metadata.Base(name, digest_placeholder(image.base))
+
+
+def _metadata_parts(
+    meta: metadata.Metadata, platforms: tuple[str, ...], provenance: bool
+) -> list[Part]:
+    parts = [Part(("--build-arg", f"{e.key}={e.value}"), e.why) for e in meta.build_args]
+    parts += [Part(("--label", f"{e.key}={e.value}"), e.why) for e in meta.labels]
+    # One level per flag: buildx 0.13 reads "index,manifest:k=v" as a manifest annotation
+    # named "index,manifest:k". A single-platform image has no index (BuildKit refuses
+    # index annotations there) unless an attestation makes one.
+    levels = ("index", "manifest") if len(platforms) > 1 or provenance else ("manifest",)
+    parts += [
+        Part(("--annotation", f"{level}:{e.key}={e.value}"), f"{e.why} ({level})")
+        for e in meta.annotations
+        for level in levels
+    ]
+    return parts
 
 
 def _optional(value: Any, make: Any) -> list[Part]:
@@ -280,44 +392,29 @@ def _secret(secret: Any) -> str:
     return f"id={secret.id}"
 
 
-def _dependency(dependency: Image, options: Options) -> Part:
-    # The dependent builds on the exact result just built, pinned by digest, never on
-    # whatever a mutable tag points to in the registry at that moment.
+def _dependency(dependency: Image, options: Options, dependency_tags: list[tags.Tag]) -> Part:
+    # The dependent builds on the exact result just built, never on whatever a mutable tag
+    # points to in the registry at that moment.
     name = dependency.name
     placeholder = digest_placeholder(name)
-    if options.push or options.load:
-        # Pushed: the registry has it. Loaded: the docker driver resolves the digest from the
-        # engine's image store first.
+    if options.push:
         source = f"docker-image://{dependency.repository}@{placeholder}"
-        where = "pushed" if options.push else "loaded"
-        why = f"named context {name!r}: the digest of {name} {where} by this run"
+        why = f"named context {name!r}: the digest of {name} pushed by this run"
+    elif options.load:
+        # The docker driver resolves a tag from the engine's image store but looks a digest
+        # up in the registry, where a loaded image is not; the tag this run just loaded is
+        # the local equivalent of the digest.
+        if not dependency_tags:
+            raise UsageError(
+                f"--load: {name!r} gets no tag on this commit, so the images that depend on "
+                "it cannot find it in the engine; add a raw tag rule or drop --load"
+            )
+        source = f"docker-image://{dependency.repository}:{dependency_tags[0].value}"
+        why = f"named context {name!r}: the image {name} loaded by this run"
     else:
         source = f"oci-layout://{options.state_dir}/oci/{name}@{placeholder}"
         why = f"named context {name!r}: the OCI layout of {name} written by this run"
     return Part(("--build-context", f"{name}={source}"), why)
-
-
-def _cache(image: Image, options: Options) -> tuple[list[str], list[str]]:
-    if not image.cache.enabled:
-        return [], []
-    ref = image.cache.ref
-    cache_from = [f"type=registry,ref={ref}"]
-    export = options.push if options.cache_export is None else options.cache_export
-    if not export:
-        return cache_from, []
-    spec = f"type=registry,ref={ref},mode={image.cache.mode}"
-    if image.cache.ignore_error:
-        spec += ",ignore-error=true"
-    return cache_from, [spec]
-
-
-def _cache_to_why(image: Image) -> str:
-    why = f"export registry cache, mode={image.cache.mode}"
-    if image.cache.mode == "max":
-        why += " (keeps intermediate stages)"
-    if image.cache.ignore_error:
-        why += "; a failed export does not fail the build"
-    return why
 
 
 def _output(image: Image, options: Options, has_dependents: bool) -> list[Part]:

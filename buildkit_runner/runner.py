@@ -10,18 +10,20 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import sys
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TextIO
 
-from buildkit_runner import log
+from buildkit_runner import cache, log
 from buildkit_runner.errors import BkrunError, BuildFailed, EngineUnavailable, PushFailed
 from buildkit_runner.plan import BuildStep, Plan, digest_placeholder
+from buildkit_runner.progress import RawjsonDecoder, StepProgress
 from buildkit_runner.redact import REDACTOR
 
 TAIL_LINES = 200
@@ -48,6 +50,12 @@ class StepResult:
     duration_s: float = 0.0
     pushed: bool = False
     error: str | None = None
+    # What BuildKit's rawjson progress said: steps, cache hits, cache imports and exports.
+    progress: StepProgress = field(default_factory=StepProgress)
+    # The last lines of the rendered build log, for reports of a failure.
+    tail: tuple[str, ...] = ()
+    # Why the cache this build should have written is stale (its export failed), else None.
+    cache_stale: str | None = None
 
 
 class Observer(Protocol):
@@ -56,6 +64,8 @@ class Observer(Protocol):
     def step_started(self, step: BuildStep, index: int, total: int) -> None: ...
 
     def output(self, step: BuildStep, line: str) -> None: ...
+
+    def progress(self, step: BuildStep, progress: StepProgress) -> None: ...
 
     def step_finished(self, step: BuildStep, result: StepResult) -> None: ...
 
@@ -71,6 +81,9 @@ class PlainOutput:
 
     def output(self, step: BuildStep, line: str) -> None:
         print(f"[{step.image}] {line}", file=self.stream or sys.stderr, flush=True)
+
+    def progress(self, step: BuildStep, progress: StepProgress) -> None:
+        pass
 
     def step_finished(self, step: BuildStep, result: StepResult) -> None:
         log.get().info(
@@ -103,12 +116,23 @@ def prepare_state_dir(root: str, state_dir: str) -> None:
         ignore.write_text("*\n", encoding="utf-8")
 
 
+_PLACEHOLDER_RE = re.compile(r"\$\{([a-z0-9_-]+)\.digest\}")
+
+
 def substitute(argv: tuple[str, ...], digests: Mapping[str, str]) -> list[str]:
     """Fill ``${IMAGE.digest}`` with the digests earlier steps produced."""
     result = []
     for arg in argv:
         for image, digest in digests.items():
             arg = arg.replace(digest_placeholder(image), digest)
+        missing = _PLACEHOLDER_RE.search(arg)
+        if missing:
+            # Never hand buildx a literal placeholder: it would fail with a confusing
+            # reference error, or worse, resolve something else.
+            raise BuildFailed(
+                f"the digest of {missing.group(1)!r} is unknown (buildx wrote no metadata "
+                "file for it), so the images that depend on it cannot be pinned"
+            )
         result.append(arg)
     return result
 
@@ -140,7 +164,7 @@ def run(plan: Plan, observer: Observer | None = None) -> list[StepResult]:
         for index, step in enumerate(plan.steps):
             observer.step_started(step, index, len(plan.steps))
             try:
-                results[index] = _run_step(step, docker_cmd, digests, observer)
+                _run_step(step, docker_cmd, digests, observer, results[index])
             except BkrunError as exc:
                 results[index].status = "failed"
                 results[index].error = exc.message
@@ -154,8 +178,13 @@ def run(plan: Plan, observer: Observer | None = None) -> list[StepResult]:
 
 
 def _run_step(
-    step: BuildStep, docker_cmd: list[str], digests: Mapping[str, str], observer: Observer
-) -> StepResult:
+    step: BuildStep,
+    docker_cmd: list[str],
+    digests: Mapping[str, str],
+    observer: Observer,
+    result: StepResult,
+) -> None:
+    """Run one step, filling ``result`` as it goes, so a failure still reports its progress."""
     from python_on_whales.exceptions import DockerException
     from python_on_whales.utils import stream_stdout_and_stderr
 
@@ -165,26 +194,49 @@ def _run_step(
     _clear_oci_outputs(argv)
 
     tail: deque[str] = deque(maxlen=TAIL_LINES)
+    decoder = RawjsonDecoder()
+    result.progress = decoder.progress
     started = time.monotonic()
     try:
         for _source, raw in stream_stdout_and_stderr([*docker_cmd, *argv[1:]]):
-            line = REDACTOR.text(raw.decode("utf-8", errors="replace").rstrip("\n"))
-            tail.append(line)
-            observer.output(step, line)
+            # Redact after decoding: rawjson carries RUN output base64-encoded.
+            text = raw.decode("utf-8", errors="replace").rstrip("\n")
+            for line in decoder.feed(text):
+                line = REDACTOR.text(line)
+                missing = cache.not_found_ref(line)
+                if missing:
+                    # A cache ref not written yet is normal (first build of a branch), and
+                    # buildx carries on: one informational event, not an ERROR line.
+                    log.get().info("cache_not_found", image=step.image, ref=missing)
+                    continue
+                tail.append(line)
+                observer.output(step, line)
+            observer.progress(step, decoder.progress)
     except DockerException as exc:
+        result.duration_s = time.monotonic() - started
+        result.tail = tuple(tail)
         raise _failure(step, exc.return_code, list(tail)) from None
     except FileNotFoundError as exc:
         raise EngineUnavailable(f"cannot run docker: {exc}") from None
 
-    return StepResult(
-        image=step.image,
-        status="built",
-        refs=step.refs,
-        platforms=step.platforms,
-        digest=_read_digest(metadata),
-        duration_s=time.monotonic() - started,
-        pushed=step.push,
-    )
+    result.status = "built"
+    _check_cache_export(step, result)
+    result.digest = _read_digest(metadata)
+    result.duration_s = time.monotonic() - started
+    result.pushed = step.push
+    result.tail = tuple(tail)
+
+
+def _check_cache_export(step: BuildStep, result: StepResult) -> None:
+    # With ignore-error=true a failed export leaves the build green; say so once, and let
+    # the summary mark the cache stale. The image itself was pushed before the export ran.
+    for outcome in result.progress.exports(step.cache_to):
+        if outcome.status == "failed":
+            result.cache_stale = outcome.error or "cache export failed"
+            log.get().warning(
+                "cache_export_failed", image=step.image, ref=outcome.ref, error=outcome.error
+            )
+            return
 
 
 def _clear_oci_outputs(argv: list[str]) -> None:

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from buildkit_runner import config
 from buildkit_runner.config import models
+from buildkit_runner.config.load import tomllib
 from buildkit_runner.errors import EXIT_CODES
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
+DOCS = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
 SAMPLE_CONFIGS = sorted((ROOT / "configs").glob("**/bkrun.toml"))
 
 
@@ -51,3 +52,38 @@ def test_config_blocks_in_docs_are_valid(where: str, block: str) -> None:
 
 def test_sample_configs_exist() -> None:
     assert SAMPLE_CONFIGS, "configs/ holds the example project"
+
+
+def _options(command: Any) -> list[Any]:
+    return [p for p in command.params if p.param_type_name == "option" and p.name != "help"]
+
+
+def test_every_option_has_a_bkrun_variable_shown_in_help() -> None:
+    import typer.main
+
+    from buildkit_runner.cli import app
+
+    root = typer.main.get_command(app)
+    commands: list[tuple[str, Any]] = [("bkrun", root)]
+    for name, command in root.commands.items():  # type: ignore[attr-defined]
+        subcommands = getattr(command, "commands", None)
+        if subcommands:
+            commands += [(f"{name} {sub}", c) for sub, c in subcommands.items()]
+        else:
+            commands.append((name, command))
+    missing = [
+        f"{name} {option.opts[0]}"
+        for name, command in commands
+        for option in _options(command)
+        if option.name != "version"
+        and not (isinstance(option.envvar, str) and option.envvar.startswith("BKRUN_"))
+    ]
+    assert missing == []
+
+
+def test_help_shows_the_variables(cli: Any) -> None:
+    result = cli("build", "--help")
+
+    for variable in ("BKRUN_REPORT", "BKRUN_JUNIT", "BKRUN_SUMMARY", "BKRUN_PREFLIGHT"):
+        assert variable in result.stdout
+    assert "BKRUN_COLOR" in cli("--help").stdout

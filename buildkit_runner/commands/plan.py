@@ -39,6 +39,7 @@ def render(plan: plan_module.Plan) -> str:
         if step.depends_on:
             lines[0] += f" (after {', '.join(step.depends_on)})"
         lines.extend(f"# tag skipped: {why}" for why in step.skipped_tags)
+        lines.extend(f"# cache: {note}" for note in step.notes)
         lines.append(step.command())
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
+import json
 import os
+import re
 import sys
 import typing
 from collections.abc import Iterator, Sequence
@@ -14,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from buildkit_runner.config import models
 from buildkit_runner.config.resolve import Config, resolve
+from buildkit_runner.config.rules import RULE_TYPES
 from buildkit_runner.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -65,15 +68,26 @@ def load(path: Path | None = None, start: Path | None = None) -> Config:
     label = _display(path)
     data = _read(path, label)
 
+    # In pyproject.toml the keys live under [tool.bkrun]; say so in every key path.
+    if path.name == PYPROJECT_NAME:
+        label += ": tool.bkrun"
+
     try:
         file = models.ConfigFile.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError([f"{label}: {line}" for line in describe(exc)]) from None
+        raise ConfigError([_locate(label, line) for line in describe(exc)]) from None
 
     config, problems = resolve(file, path)
     if config is None:
-        raise ConfigError([f"{label}: {line}" for line in problems])
+        raise ConfigError([_locate(label, line) for line in problems])
     return config
+
+
+def _locate(label: str, line: str) -> str:
+    # "bkrun.toml: images.web: ..." or, for pyproject.toml, "...: tool.bkrun.images.web: ...".
+    if label.endswith(": tool.bkrun"):
+        return f"{label}.{line}" if not line.startswith("(top level)") else f"{label}{line[11:]}"
+    return f"{label}: {line}"
 
 
 def _display(path: Path) -> str:
@@ -108,21 +122,50 @@ def key_path(loc: Sequence[int | str]) -> str:
     """``("images", "web", "platforms", 1)`` → ``images.web.platforms[1]``."""
     text = ""
     for part in loc:
+        if part == "[key]":
+            # pydantic's marker for "the key itself is invalid": the path already ends at it.
+            continue
         if isinstance(part, int):
             text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
+            continue
+        # A key that is not a TOML bare key (a label such as "org.opencontainers.image.title")
+        # is quoted, as in the file, so its dots do not read as nesting.
+        name = str(part) if _BARE_KEY.fullmatch(str(part)) else json.dumps(str(part))
+        text += f".{name}" if text else name
     return text or "(top level)"
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def describe(exc: ValidationError) -> list[str]:
     """One line per problem: key path, what is wrong, how to fix it."""
     lines = []
     # include_input=False: a rejected value may be a secret, and pydantic's default keeps it.
-    for error in exc.errors(include_input=False, include_url=False):
+    errors = exc.errors(include_input=False, include_url=False)
+    suggested = _suggested_keys(errors)
+    for error in errors:
         loc = _without_union_tags(error["loc"])
+        if error["type"] == "missing" and loc in suggested:
+            # A misspelled required key shows up twice (unknown + missing); the did-you-mean
+            # line already says everything.
+            continue
         lines.append(f"{key_path(loc)}: {_message(error, loc)}")
     return lines
+
+
+def _suggested_keys(errors: Sequence[Any]) -> set[tuple[int | str, ...]]:
+    """Locations of required keys that an unknown key's did-you-mean points to."""
+    suggested = set()
+    for error in errors:
+        if error["type"] != "extra_forbidden":
+            continue
+        loc = _without_union_tags(error["loc"])
+        allowed = sorted(_keys_at(loc[:-1]))
+        close = difflib.get_close_matches(str(loc[-1]).replace("_", "-"), allowed, n=1)
+        if close:
+            suggested.add((*loc[:-1], close[0]))
+    return suggested
 
 
 def _without_union_tags(loc: Sequence[int | str]) -> tuple[int | str, ...]:
@@ -137,7 +180,7 @@ def _without_union_tags(loc: Sequence[int | str]) -> tuple[int | str, ...]:
     return tuple(kept)
 
 
-_RULE_TAGS = {"sha", "branch", "latest", "raw"}
+_RULE_TAGS = set(RULE_TYPES)
 
 
 def _message(error: Any, loc: tuple[int | str, ...]) -> str:

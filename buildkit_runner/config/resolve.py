@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import graphlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from buildkit_runner import refs
-from buildkit_runner.config import models
+from buildkit_runner import cachespec, kinds, refs
+from buildkit_runner.config import models, publish, rules
 
-DEFAULT_TAGS: tuple[
-    models.ShaRule | models.BranchRule | models.LatestRule | models.RawRule, ...
-] = (
-    models.ShaRule(type="sha"),
-    models.ShaRule(type="sha", length=40),
-    models.BranchRule(type="branch"),
-    models.LatestRule(type="latest"),
+DEFAULT_TAGS: tuple[rules.AnyRule, ...] = (
+    rules.ShaRule(type="sha"),
+    rules.ShaRule(type="sha", length=40),
+    rules.BranchRule(type="branch"),
+    rules.LatestRule(type="latest"),
 )
 
 # Build arguments are visible in image history, plans and process lists; values whose names
@@ -32,15 +30,45 @@ SECRET_NAME_RE = re.compile(
 )
 
 T = TypeVar("T")
-TagRule = models.ShaRule | models.BranchRule | models.LatestRule | models.RawRule
+TagRule = rules.AnyRule
+
+
+# A FROM instruction; counted to warn when a cache mode loses intermediate stages.
+FROM_RE = re.compile(r"^\s*FROM\s", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(frozen=True)
 class CacheSettings:
+    """One image's cache policy, every default filled; cache.py turns it into specs."""
+
     enabled: bool
     mode: str
-    ref: str
+    ref: str  # <repository>:<tag>, the default branch's registry cache
     ignore_error: bool
+    backend: str = "registry"
+    repository: str = ""
+    tag: str = "buildcache"
+    write: str = "auto"
+    per_branch: bool = True
+    kind: str = "distribution"
+    dir: str = ".bkrun/cache"
+    scope: str = ""
+    s3: tuple[tuple[str, str], ...] = ()
+    cache_from: tuple[str, ...] = ()
+    cache_to: tuple[str, ...] = ()
+    stages: int = 1
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    name: str
+    host: str
+    kind: str
+    username_env: str | None = None
+    password_env: str | None = None
+    insecure: bool = False
+    ca_file: str | None = None  # absolute
+    builder_configured: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,6 +87,13 @@ class Image:
     secrets: tuple[models.Secret, ...]
     depends_on: tuple[str, ...]
     cache: CacheSettings
+    # Every repository the tags go to, `repository` first (docs/tags.md).
+    repositories: tuple[str, ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
+    dirty_suffix: str = "-dirty"
+    metadata: publish.MetadataSettings = field(default_factory=publish.MetadataSettings)
+    # The depends-on image the final stage is FROM, if any.
+    base: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +103,16 @@ class Config:
     project_name: str
     default_branch: str | None
     images: dict[str, Image]
+    registries: dict[str, RegistrySettings] = field(default_factory=dict)
+    gc_rules: tuple[models.GcRule, ...] = tuple(models.DEFAULT_GC_RULES)
+    prune: models.Prune = field(default_factory=models.Prune)
+
+    def registry_for(self, host: str) -> RegistrySettings:
+        """The configured registry at ``host``, or one with settings inferred from it."""
+        for registry in self.registries.values():
+            if registry.host == host:
+                return registry
+        return RegistrySettings(name=host, host=host, kind=kinds.infer(host))
 
     @property
     def order(self) -> tuple[str, ...]:
@@ -88,9 +133,15 @@ def resolve(file: models.ConfigFile, path: Path) -> tuple[Config | None, list[st
     root = path.parent
     images: dict[str, Image] = {}
 
+    registries = {
+        name: _resolve_registry(name, registry, root, problems)
+        for name, registry in file.registries.items()
+    }
     for name, image in file.images.items():
         images[name] = _resolve_image(name, image, file, root, problems)
     _check_dependencies(file, problems)
+    # A problem in [defaults] or [cache] is found once per image; report it once.
+    problems = list(dict.fromkeys(problems))
 
     config = Config(
         path=path,
@@ -98,6 +149,9 @@ def resolve(file: models.ConfigFile, path: Path) -> tuple[Config | None, list[st
         project_name=file.project.name or root.name,
         default_branch=file.project.default_branch,
         images=images,
+        registries=registries,
+        gc_rules=tuple(file.gc.rules),
+        prune=file.prune,
     )
     return (None if problems else config), problems
 
@@ -109,18 +163,27 @@ def _resolve_image(
     defaults = file.defaults
 
     registry_name = image.registry or defaults.registry
-    repository = _repository(where, image.repository, registry_name, file, problems)
+    registry_where = f"{where}.registry" if image.registry else "defaults.registry"
+    repository = _repository(where, image.repository, registry_name, registry_where, file, problems)
     context, dockerfile = _paths(where, image, root, problems)
 
     build_args = {**(defaults.build_args or {}), **(image.build_args or {})}
     for key in build_args:
         if SECRET_NAME_RE.search(key):
+            source = where if key in (image.build_args or {}) else "defaults"
             problems.append(
-                f"{where}.build-args.{key}: looks like a credential; build args are recorded "
+                f"{source}.build-args.{key}: looks like a credential; build args are recorded "
                 f'in the image and in plans. Use secrets = [{{ id = "{key.lower()}", '
                 f'env = "{key}" }}] and RUN --mount=type=secret instead'
             )
     labels = {**(defaults.labels or {}), **(image.labels or {})}
+    annotations = {**(defaults.annotations or {}), **(image.annotations or {})}
+    repositories = [repository]
+    for index, extra in enumerate(image.repositories):
+        at = f"{where}.repositories[{index}]"
+        found: list[str] = []
+        repositories.append(_repository(at, extra, registry_name, registry_where, file, found))
+        problems.extend(p.replace(f"{at}.repository:", f"{at}:") for p in found)
 
     return Image(
         name=name,
@@ -136,7 +199,12 @@ def _resolve_image(
         provenance=_first(image.provenance, defaults.provenance, False),
         secrets=tuple(_first(image.secrets, defaults.secrets, [])),
         depends_on=tuple(image.depends_on),
-        cache=_cache(where, repository, file.cache, image.cache, registry_name, file, problems),
+        cache=_cache(where, repository, image, file, root / dockerfile, problems),
+        repositories=tuple(dict.fromkeys(repositories)),
+        annotations=tuple(annotations.items()),
+        dirty_suffix=_first(image.dirty_suffix, defaults.dirty_suffix, "-dirty"),
+        metadata=publish.metadata(image, defaults),
+        base=publish.base(root / dockerfile, tuple(image.depends_on)),
     )
 
 
@@ -151,10 +219,14 @@ def _repository(
     where: str,
     text: str,
     registry_name: str | None,
+    registry_where: str,
     file: models.ConfigFile,
     problems: list[str],
 ) -> str:
-    """The full repository (host/path) for ``text``, never an implicit Docker Hub one."""
+    """The full repository (host/path) for ``text``, never an implicit Docker Hub one.
+
+    ``registry_where`` is the key path that set ``registry_name`` (the image's or defaults').
+    """
     first = text.split("/", 1)[0]
     has_host = "/" in text and refs.looks_like_domain(first)
 
@@ -171,7 +243,7 @@ def _repository(
         if registry is None:
             known = ", ".join(sorted(file.registries)) or "none are defined"
             problems.append(
-                f"{where}.registry: unknown registry {registry_name!r} (known: {known}); "
+                f"{registry_where}: unknown registry {registry_name!r} (known: {known}); "
                 f"add a [registries.{registry_name}] table with a host"
             )
             return text
@@ -210,31 +282,132 @@ def _paths(where: str, image: models.Image, root: Path, problems: list[str]) -> 
 def _cache(
     where: str,
     repository: str,
-    project: models.Cache,
-    override: models.CacheOverride | None,
-    registry_name: str | None,
+    image: models.Image,
     file: models.ConfigFile,
+    dockerfile: Path,
     problems: list[str],
 ) -> CacheSettings:
-    merged = project.model_dump()
+    merged: dict[str, Any] = file.cache.model_dump()
+    override = image.cache
     if override is not None:
         merged.update(override.model_dump(exclude_none=True))
 
+    def key_where(key: str) -> str:
+        # The key path of the table that set ``key``: the image's own, else the project's.
+        overridden = override is not None and getattr(override, key) is not None
+        return f"{where}.cache.{models.kebab(key)}" if overridden else f"cache.{models.kebab(key)}"
+
     cache_repository = repository
     if merged["repository"]:
-        cache_where = f"{where}.cache" if override and override.repository else "cache"
+        registry_name = image.registry or file.defaults.registry
+        registry_where = f"{where}.registry" if image.registry else "defaults.registry"
         cache_repository = _repository(
-            f"{cache_where}", merged["repository"], registry_name, file, problems
+            key_where("repository").rsplit(".", 1)[0],
+            merged["repository"],
+            registry_name,
+            registry_where,
+            file,
+            problems,
         )
+    _check_cache(merged, key_where, problems)
+
+    host = cache_repository.split("/", 1)[0]
+    kind = next((_kind(r) for r in file.registries.values() if r.host == host), kinds.infer(host))
+    s3 = merged["s3"] or {}
     return CacheSettings(
         enabled=merged["enabled"],
         mode=merged["mode"],
         ref=f"{cache_repository}:{merged['tag']}",
         ignore_error=merged["ignore_error"],
+        backend=merged["backend"],
+        repository=cache_repository,
+        tag=merged["tag"],
+        write=merged["write"],
+        per_branch=merged["per_branch"],
+        kind=kind,
+        dir=merged["dir"],
+        scope=merged["scope"] or image_scope(where),
+        s3=tuple(
+            (k, str(v).lower() if isinstance(v, bool) else v)
+            for k, v in s3.items()
+            if v is not None
+        ),
+        cache_from=tuple(merged["cache_from"]),
+        cache_to=tuple(merged["cache_to"]),
+        stages=_stages(dockerfile),
+    )
+
+
+def image_scope(where: str) -> str:
+    return where.removeprefix("images.")
+
+
+def _kind(registry: models.Registry) -> str:
+    return registry.kind or kinds.infer(registry.host)
+
+
+def _check_cache(merged: dict[str, Any], key_where: Any, problems: list[str]) -> None:
+    if merged["backend"] == "inline" and merged["mode"] == "max":
+        problems.append(
+            f"{key_where('backend')}: inline cache holds mode=min only (it lives in the image, "
+            'which has no intermediate stages), but mode is "max" (the default); set '
+            'mode = "min", or keep mode=max with backend = "registry"'
+        )
+    if merged["backend"] == "s3" and not merged["s3"]:
+        problems.append(
+            f'{key_where("backend")}: backend "s3" needs an s3 table with bucket and region, '
+            'e.g. s3 = { bucket = "ci-cache", region = "eu-west-1" }'
+        )
+    for key, direction in (("cache_from", "cache-from"), ("cache_to", "cache-to")):
+        for index, text in enumerate(merged[key]):
+            for problem in cachespec.problems(text, direction):
+                problems.append(f"{key_where(key)}[{index}]: {problem}")
+
+
+def _stages(dockerfile: Path) -> int:
+    try:
+        text = dockerfile.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return 1
+    return max(1, len(FROM_RE.findall(text)))
+
+
+def _resolve_registry(
+    name: str, registry: models.Registry, root: Path, problems: list[str]
+) -> RegistrySettings:
+    where = f"registries.{name}"
+    if (registry.username_env is None) != (registry.password_env is None):
+        problems.append(
+            f"{where}: set both username-env and password-env (the names of the variables "
+            "holding them), or neither to use the docker config and its credential helpers"
+        )
+    ca_file = None
+    if registry.ca_file:
+        path = (root / registry.ca_file).resolve()
+        if not path.is_file():
+            problems.append(
+                f"{where}.ca-file: no file at {registry.ca_file!r} (relative to the "
+                "directory holding the config file); give the PEM file of the registry's CA"
+            )
+        ca_file = str(path)
+    if registry.insecure and registry.ca_file:
+        problems.append(
+            f"{where}: insecure (plain HTTP) and ca-file (TLS) exclude each other; keep one"
+        )
+    return RegistrySettings(
+        name=name,
+        host=registry.host,
+        kind=_kind(registry),
+        username_env=registry.username_env,
+        password_env=registry.password_env,
+        insecure=registry.insecure,
+        ca_file=ca_file,
+        builder_configured=registry.builder_configured,
     )
 
 
 def _check_dependencies(file: models.ConfigFile, problems: list[str]) -> None:
+    before = len(problems)
     for name, image in file.images.items():
         for index, dependency in enumerate(image.depends_on):
             where = f"images.{name}.depends-on[{index}]"
@@ -243,7 +416,8 @@ def _check_dependencies(file: models.ConfigFile, problems: list[str]) -> None:
             elif dependency not in file.images:
                 known = ", ".join(sorted(file.images))
                 problems.append(f"{where}: unknown image {dependency!r} (images: {known})")
-    if problems:
+    if len(problems) > before:
+        # The cycle check needs a graph of known images; problems elsewhere do not stop it.
         return
 
     graph = {name: image.depends_on for name, image in file.images.items()}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 from tests.e2e.helpers import (
     INDEX_TYPES,
     Project,
@@ -96,3 +98,16 @@ def test_branch_build_moves_branch_tag_not_latest(project: Project) -> None:
     tags = registry_tags(project.repository("base"))
     assert "Feature-Login-2" in tags
     assert "latest" not in tags
+
+
+def test_load_builds_the_dependent_on_the_loaded_dependency(project: Project) -> None:
+    # Once failed: the dependent named base by digest, which the docker driver looked up in
+    # the registry, where a loaded-only image is not.
+    run = project.bkrun("build", "--load", "--platform", "linux/amd64")
+
+    assert run.code == 0, run.output[-4000:]
+    app = f"127.0.0.1:5000/{project.repository('app')}:main"
+    output = subprocess.run(
+        ["docker", "run", "--rm", app], capture_output=True, text=True, check=True
+    ).stdout
+    assert output.strip() == "hello from bkrun on x86_64"

@@ -27,6 +27,8 @@ def summary(results: Sequence[StepResult]) -> str:
                 lines.append(f"    tag        {ref}")
         if result.error:
             lines.append(f"    error      {result.error}")
+        if result.cache_stale:
+            lines.append(f"    cache      stale: export failed ({result.cache_stale})")
 
     published = [r.image for r in results if r.status == "built" and r.pushed]
     unpublished = [r.image for r in results if r.status != "built"]
