@@ -21,6 +21,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "/e2e/" in str(item.path):
             item.add_marker(pytest.mark.engine)
 
+    # Unit tests first: they fail in seconds, the real-engine tests take minutes.
+    items.sort(key=lambda item: item.get_closest_marker("engine") is not None)
+
 
 @pytest.fixture(scope="session")
 def engine() -> None:
