@@ -46,6 +46,8 @@ class Facts:
     # None: not asked (or the builder would not say).
     cache_export: bool | None = None
     image_manifest: bool | None = None
+    # Whether the image exporter accepts rewrite-timestamp=true (reproducible images).
+    rewrite_timestamp: bool | None = None
 
     def write_probe(self, repository: str) -> WriteProbe | None:
         return next((w for w in self.writes if w.repository == repository), None)
@@ -56,6 +58,7 @@ class Facts:
             "driver": self.driver,
             "cache_export": self.cache_export,
             "image_manifest": self.image_manifest,
+            "rewrite_timestamp": self.rewrite_timestamp,
             "writes": [
                 {"repository": w.repository, "writable": w.writable, "detail": w.detail}
                 for w in self.writes

@@ -76,6 +76,23 @@ def supports_image_manifest() -> bool | None:
     return "application/vnd.oci.image.manifest.v1+json" in found
 
 
+def supports_rewrite_timestamp() -> bool:
+    """Build an empty image with rewrite-timestamp=true and see whether the exporter takes it.
+
+    The docker driver's image exporter always unpacks into the engine's store, and BuildKit
+    refuses rewrite-timestamp with unpack (moby/buildkit#4230): only a real build tells,
+    since the embedded BuildKit reports no usable version.
+    """
+    with tempfile.TemporaryDirectory(prefix="bkrun-probe-") as tmp:
+        (Path(tmp) / "Dockerfile").write_text("FROM scratch\nLABEL bkrun=probe\n", "utf-8")
+        output = "type=image,name=bkrun.invalid/probe:rewrite,push=false,rewrite-timestamp=true"
+        try:
+            _docker("buildx", "build", "--progress=quiet", "--output", output, tmp)
+        except EngineUnavailable:
+            return False
+    return True
+
+
 def login(host: str, username: str, password: str) -> None:
     """``docker login`` with the password on stdin (python-on-whales: --password-stdin)."""
     from python_on_whales import docker
@@ -88,9 +105,24 @@ def login(host: str, username: str, password: str) -> None:
         raise RegistryError(f"docker login {host} failed (exit {exc.return_code})") from None
 
 
-def prune(keep_storage: str, until: str | None) -> str:
-    """``docker buildx prune`` down to ``keep_storage``; returns buildx's report."""
+def prune_args(keep_storage: str, until: str | None) -> list[str]:
+    """The docker arguments of ``bkrun prune --yes`` (shown as they are by the dry run)."""
     args = ["buildx", "prune", "--force", "--keep-storage", keep_storage]
     if until:
         args += ["--filter", f"until={until}"]
-    return _docker(*args)
+    return args
+
+
+def prune(keep_storage: str, until: str | None) -> str:
+    """``docker buildx prune`` down to ``keep_storage``; returns buildx's report."""
+    return _docker(*prune_args(keep_storage, until))
+
+
+def disk_usage() -> dict[str, str]:
+    """The totals of ``docker buildx du`` (Shared, Private, Reclaimable, Total)."""
+    totals = {}
+    for line in _docker("buildx", "du").splitlines():
+        name, sep, value = line.partition(":")
+        if sep and name.strip() in ("Shared", "Private", "Reclaimable", "Total"):
+            totals[name.strip()] = value.strip()
+    return totals

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperArgument
 
 from buildkit_runner import __version__
 from buildkit_runner.errors import (
@@ -18,6 +21,25 @@ from buildkit_runner.errors import (
     BkrunError,
     ConfigError,
 )
+from buildkit_runner.runopts import (
+    IfChangedOpt,
+    JobsOpt,
+    KeepGoingOpt,
+    NoDepsOpt,
+    ProfileOpt,
+    PullOpt,
+    RunFlags,
+)
+
+
+def _argument_type(self: TyperArgument, ctx: Any) -> str | None:
+    # typer shows an argument as "IMAGE <list[str]>" even with a metavar; the metavar
+    # (IMAGE, DIRECTORY) says it all, as it does for options.
+    return None if self.metavar else _TYPER_ARGUMENT_TYPE(self, ctx)
+
+
+_TYPER_ARGUMENT_TYPE = TyperArgument.display_type_rich
+TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign, assignment]
 
 app = typer.Typer(
     name="bkrun",
@@ -46,6 +68,7 @@ def callback(
             "--config",
             "-c",
             envvar="BKRUN_CONFIG",
+            metavar="PATH",
             help="Config file (default: nearest bkrun.toml or pyproject.toml with "
             "[tool.bkrun], from the current directory up to the repository root).",
         ),
@@ -102,8 +125,18 @@ def callback(
         _fail(ConfigError([f"--log-format {log_format!r}: expected one of {log.FORMATS}"]))
     if color not in COLOR_CHOICES:
         _fail(ConfigError([f"--color {color!r}: expected one of {COLOR_CHOICES}"]))
+    from buildkit_runner.config.load import set_source
+
+    # Error messages name where a bad config path came from, when typer knows.
+    given = ctx.get_parameter_source("config") if config is not None else None
+    set_source(
+        {"COMMANDLINE": "-c/--config", "ENVIRONMENT": "BKRUN_CONFIG"}.get(
+            getattr(given, "name", "")
+        )
+    )
     use_color = color_enabled(color, sys.stderr, os.environ)
     log.configure(verbose - quiet, log_format, color=use_color)
+    _ERROR_FORMAT["format"] = log_format
     ctx.obj = GlobalOptions(
         config=config, verbosity=verbose - quiet, log_format=log_format, color=use_color
     )
@@ -114,6 +147,30 @@ ImagesArg = Annotated[
     typer.Argument(
         metavar="IMAGE",
         help="Images to build (default: all); their dependencies come along.",
+        show_default=False,
+    ),
+]
+TagsImagesArg = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="IMAGE",
+        help="Images to list (default: all).",
+        show_default=False,
+    ),
+]
+PlanImagesArg = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="IMAGE",
+        help="Images to plan (default: all); their dependencies come along.",
+        show_default=False,
+    ),
+]
+ExportImagesArg = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="IMAGE",
+        help="Images to export as bake targets (default: all); their dependencies come along.",
         show_default=False,
     ),
 ]
@@ -131,6 +188,7 @@ PlatformOpt = Annotated[
     typer.Option(
         "--platform",
         envvar="BKRUN_PLATFORM",
+        metavar="PLATFORM",
         help="Override every image's platforms (repeatable or comma-separated).",
     ),
 ]
@@ -171,9 +229,11 @@ def _plan_options(
     platform: list[str] | None,
     cache_export: bool | None,
     offline: bool = False,
+    flags: RunFlags | None = None,
 ) -> Any:
     from buildkit_runner.plan import Options
 
+    flags = flags or RunFlags()
     platforms = tuple(p.strip() for value in platform or () for p in value.split(",") if p.strip())
     return Options(
         images=tuple(images or ()),
@@ -182,6 +242,12 @@ def _plan_options(
         platforms=platforms,
         cache_export=cache_export,
         offline=offline,
+        profile=flags.profile,
+        jobs=flags.jobs,
+        keep_going=flags.keep_going,
+        if_changed=flags.if_changed,
+        no_deps=flags.no_deps,
+        pull=flags.pull,
     )
 
 
@@ -237,7 +303,7 @@ PreflightOpt = Annotated[
 @app.command()
 def plan(
     ctx: typer.Context,
-    images: ImagesArg = None,
+    images: PlanImagesArg = None,
     push: PushOpt = False,
     load: LoadOpt = False,
     platform: PlatformOpt = None,
@@ -245,13 +311,20 @@ def plan(
     cache_export: CacheExportOpt = None,
     offline: OfflineOpt = False,
     json_output: JsonOpt = False,
+    profile: ProfileOpt = None,
+    jobs: JobsOpt = None,
+    keep_going: KeepGoingOpt = None,
+    if_changed: IfChangedOpt = None,
+    no_deps: NoDepsOpt = False,
+    pull: PullOpt = None,
 ) -> None:
     """Print the exact docker buildx commands that build would run."""
     from buildkit_runner.commands import plan as command
 
     def go() -> int:
         _check_trigger(trigger)
-        options = _plan_options(images, push, load, platform, cache_export, offline)
+        flags = RunFlags(profile, jobs, keep_going, if_changed, no_deps, pull)
+        options = _plan_options(images, push, load, platform, cache_export, offline, flags)
         return command.run(ctx.obj, options, trigger, json_output)
 
     _dispatch(go)
@@ -260,7 +333,7 @@ def plan(
 @app.command()
 def tags(
     ctx: typer.Context,
-    images: ImagesArg = None,
+    images: TagsImagesArg = None,
     trigger: TriggerOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
@@ -288,13 +361,20 @@ def build(
     summary: SummaryOpt = None,
     junit: JunitOpt = None,
     preflight: PreflightOpt = True,
+    profile: ProfileOpt = None,
+    jobs: JobsOpt = None,
+    keep_going: KeepGoingOpt = None,
+    if_changed: IfChangedOpt = None,
+    no_deps: NoDepsOpt = False,
+    pull: PullOpt = None,
 ) -> None:
     """Build the images in dependency order (and push them with --push)."""
     from buildkit_runner.commands import build as command
 
     def go() -> int:
         _check_trigger(trigger)
-        options = _plan_options(images, push, load, platform, cache_export, offline)
+        flags = RunFlags(profile, jobs, keep_going, if_changed, no_deps, pull)
+        options = _plan_options(images, push, load, platform, cache_export, offline, flags)
         outputs = command.Outputs(report, summary, junit, preflight)
         return command.run(ctx.obj, options, trigger, outputs)
 
@@ -302,11 +382,22 @@ def build(
 
 
 @app.command()
-def validate(ctx: typer.Context) -> None:
-    """Check the config file and report every problem at once."""
+def validate(
+    ctx: typer.Context,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline",
+            envvar="BKRUN_OFFLINE",
+            help="Skip the builder check (can it use the configured cache backends?); "
+            "the config and this commit's tags are still checked.",
+        ),
+    ] = False,
+) -> None:
+    """Check the config and this commit's tags; report every problem plan would, at once."""
     from buildkit_runner.commands import validate as command
 
-    _dispatch(lambda: command.run(ctx.obj))
+    _dispatch(lambda: command.run(ctx.obj, offline))
 
 
 @app.command()
@@ -322,7 +413,11 @@ def init(
     ctx: typer.Context,
     directory: Annotated[
         Path,
-        typer.Argument(help="The project to describe (default: the current directory)."),
+        typer.Argument(
+            metavar="DIRECTORY",
+            help="The project to describe (default: the current directory).",
+            show_default=False,
+        ),
     ] = Path(),
     source: Annotated[
         Path | None,
@@ -338,8 +433,9 @@ def init(
         str | None,
         typer.Option(
             envvar="BKRUN_INIT_REGISTRY",
-            metavar="HOST",
-            help="Registry host for images whose repository names none (e.g. ghcr.io).",
+            metavar="HOST[/NAMESPACE]",
+            help="Registry for images whose repository names no host, with an optional "
+            "namespace: ghcr.io/acme puts app at ghcr.io/acme/app (a scheme is ignored).",
         ),
     ] = None,
     output: Annotated[
@@ -370,7 +466,7 @@ app.add_typer(export_app, name="export")
 @export_app.command("bake")
 def export_bake(
     ctx: typer.Context,
-    images: ImagesArg = None,
+    images: ExportImagesArg = None,
     push: PushOpt = False,
     platform: PlatformOpt = None,
     trigger: TriggerOpt = None,
@@ -439,27 +535,68 @@ def prune(
     ctx: typer.Context,
     keep_storage: Annotated[
         str | None,
-        typer.Option(envvar="BKRUN_KEEP_STORAGE", help="Override [prune] keep-storage."),
+        typer.Option(
+            envvar="BKRUN_KEEP_STORAGE",
+            metavar="SIZE",
+            help="Cache to keep, e.g. 10GB or 512MB (default: [prune] keep-storage, else 10GB).",
+        ),
     ] = None,
     until: Annotated[
         str | None,
-        typer.Option(envvar="BKRUN_PRUNE_UNTIL", help="Only cache older than this (e.g. 24h)."),
+        typer.Option(
+            envvar="BKRUN_PRUNE_UNTIL",
+            metavar="DURATION",
+            help="Only cache unused for this long, a Go duration: 24h, 30m, 168h "
+            "(default: [prune] until).",
+        ),
     ] = None,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            envvar="BKRUN_PRUNE_YES",
+            help="Prune (default: only show the cache usage and the command it would run).",
+        ),
+    ] = False,
 ) -> None:
-    """Prune the builder's local build cache down to [prune] keep-storage."""
+    """Show, or with --yes prune, the builder's local build cache ([prune] keep-storage)."""
     from buildkit_runner.commands import prune as command
 
-    _dispatch(lambda: command.run(ctx.obj, keep_storage, until))
+    _dispatch(lambda: command.run(ctx.obj, keep_storage, until, yes))
+
+
+def _json_errors() -> bool:
+    # Under --log-format json, stderr holds JSON objects only, errors included. The option
+    # is read by the callback, which has not run when the command line itself is wrong.
+    return _ERROR_FORMAT.get("format", os.environ.get("BKRUN_LOG_FORMAT")) == "json"
+
+
+_ERROR_FORMAT: dict[str, str] = {}
+
+
+def _print_error(title: str, message: str, details: Sequence[str] = ()) -> None:
+    if _json_errors():
+        event: dict[str, Any] = {
+            "level": "error",
+            "event": "bkrun_error",
+            "title": title,
+            "message": message,
+        }
+        if details:
+            event["details"] = list(details)
+        print(json.dumps(event), file=sys.stderr)
+        return
+    print(f"bkrun: {title}: {message}", file=sys.stderr)
+    for line in details:
+        print(f"  {line}", file=sys.stderr)
 
 
 def _fail(exc: BkrunError) -> None:
     if isinstance(exc, ConfigError):
         for problem in exc.problems:
-            print(f"bkrun: error: {problem}", file=sys.stderr)
+            _print_error("error", problem)
     else:
-        print(f"bkrun: {exc.title}: {exc.message}", file=sys.stderr)
-        for line in exc.details:
-            print(f"  {line}", file=sys.stderr)
+        _print_error(exc.title, exc.message, exc.details)
     raise typer.Exit(exc.exit_code)
 
 
@@ -494,5 +631,32 @@ def _crash(exc: Exception) -> None:
     raise typer.Exit(INTERNAL_ERROR_EXIT_CODE)
 
 
+def _terminated(signum: int, frame: object) -> None:
+    # SIGTERM (a CI job cancelled, systemd stopping a timer's unit) takes the same path as
+    # Ctrl-C: stop the builds, report what was published, exit 130.
+    raise KeyboardInterrupt
+
+
 def main() -> None:
-    app()
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        code = app(prog_name="bkrun", standalone_mode=False)
+    except typer.TyperException as exc:
+        code = _usage_error(exc)
+    except typer.Abort:
+        code = INTERRUPTED_EXIT_CODE
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_error(exc: Any) -> int:
+    """A command line click rejected, as one line (the help only when nothing was given)."""
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        print(exc.format_message())
+        return int(exc.exit_code)
+    message = exc.format_message().rstrip(".")
+    if "valid boolean" in message:
+        message += " (expected true or false, 1 or 0, yes or no)"
+    context = getattr(exc, "ctx", None)
+    command = context.command_path if context is not None else "bkrun"
+    _print_error("error", f"{message}; see '{command} --help'")
+    return int(exc.exit_code)

@@ -158,8 +158,13 @@ def observer(
     log_format: str,
     color: bool,
     verbosity: int = 0,
+    jobs: int = 1,
 ) -> Iterator[Observer]:
-    """The observer for this run; a live display is stopped (and its last frame kept) on exit."""
+    """The observer for this run; a live display is stopped (and its last frame kept) on exit.
+
+    With several jobs the lines of concurrent builds interleave (each keeps its image
+    prefix), so CI folding is off: a fold would swallow the other builds' lines.
+    """
     if live_wanted(sys.stderr, env, log_format):
         from buildkit_runner.live import LiveDisplay  # rich only where the display is made
 
@@ -168,4 +173,5 @@ def observer(
             yield display
         return
     json_lines = log.choose_format(log_format) == "json"
-    yield LinesOutput(folding_for(env), json_lines=json_lines)
+    folding = folding_for(env) if jobs <= 1 else Folding()
+    yield LinesOutput(folding, json_lines=json_lines)

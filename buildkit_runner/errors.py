@@ -51,7 +51,7 @@ class UsageError(BkrunError):
 
 
 class NothingToBuild(BkrunError):
-    """The selection matched no image."""
+    """Nothing to build: the config defines no image (or init found none)."""
 
     exit_code = 3
     title = "nothing to build"
@@ -89,19 +89,37 @@ class RegistryError(BkrunError):
     title = "registry error"
 
 
+class Locked(BkrunError):
+    """Another build of the project holds its lock (lock = "fail", or a wait timed out)."""
+
+    exit_code = 8
+    title = "project locked"
+
+
 INTERRUPTED_EXIT_CODE = 130
+
+
+class Interrupted(BkrunError):
+    """Ctrl-C or SIGTERM during a run: the builds were stopped, nothing more is published."""
+
+    exit_code = INTERRUPTED_EXIT_CODE
+    title = "interrupted"
+
+
 # A bug in bkrun itself (EX_SOFTWARE in sysexits.h), never bad input.
 INTERNAL_ERROR_EXIT_CODE = 70
 
 EXIT_CODES: dict[int, str] = {
     0: "success",
     BuildFailed.exit_code: "an image failed to build",
-    ConfigError.exit_code: "invalid configuration, option or environment variable",
-    NothingToBuild.exit_code: "the selection matched no image",
+    ConfigError.exit_code: "invalid configuration, option or environment variable "
+    "(an unknown image name included)",
+    NothingToBuild.exit_code: "nothing to build: the config (or init's search) has no image",
     EngineUnavailable.exit_code: "docker, buildx or the engine is unavailable",
     PushFailed.exit_code: "an image was built but pushing it failed",
     RegistryError.exit_code: "a registry could not be reached or refused a request",
     NotReady.exit_code: "a doctor or preflight check failed: the machine cannot run the build",
+    Locked.exit_code: "another build of the project holds its lock",
     INTERNAL_ERROR_EXIT_CODE: "internal error: a bug in bkrun",
     INTERRUPTED_EXIT_CODE: "interrupted (Ctrl-C or SIGTERM)",
 }

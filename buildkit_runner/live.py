@@ -27,6 +27,7 @@ _STYLES = {
     "built": "green",
     "pushed": "green",
     "failed": "bold red",
+    "skipped": "dim green",
 }
 _STEP_WIDTH = 60
 
@@ -114,6 +115,10 @@ class LiveDisplay:
         self._live.refresh()
 
     def plan(self, steps: tuple[BuildStep, ...]) -> None:
-        """Show every image of the plan as waiting before the first one starts."""
+        """Show every image of the plan as waiting before the first one starts.
+
+        Several images can build at once (--jobs): each keeps its own row and timer; the
+        runner serialises the events, and the rows exist before the refresh thread starts.
+        """
         for step in steps:
             self.rows.setdefault(step.image, _Row(step.image))

@@ -3,201 +3,84 @@
 This is the only module that builds buildx argv, and it is pure: no subprocess, no network, no
 clock but the one GitContext carries. ``bkrun plan`` prints what it returns and ``bkrun build``
 runs it, so the two can never disagree. A value known only once an earlier step has run (the
-digest of a dependency) appears as ``${IMAGE.digest}``; the runner substitutes it.
+digest of a dependency) appears as ``${IMAGE.digest}``; the runner substitutes it. With
+``--push`` a plan has two phases: the builds (each pushed by digest to a staging tag) and
+then the publish steps that move the tags (publishing.py), run only when every build passed.
 """
 
 from __future__ import annotations
 
-import difflib
-import shlex
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+import json
 from typing import Any
 
-from buildkit_runner import cache, metadata, refs, tags, templates
+from buildkit_runner import (
+    cache,
+    changes,
+    graph,
+    metadata,
+    publishing,
+    refs,
+    tags,
+    templates,
+    validation,
+)
 from buildkit_runner.config import Config, Image
-from buildkit_runner.errors import ConfigError, NothingToBuild, UsageError
+from buildkit_runner.errors import ConfigError, UsageError
 from buildkit_runner.git import GitContext
 
-PLAN_FORMAT_VERSION = 1
-STATE_DIR = ".bkrun"
+# The plan's types live in steps.py; they are imported from here by most of bkrun.
+from buildkit_runner.steps import PLAN_FORMAT_VERSION as PLAN_FORMAT_VERSION
+from buildkit_runner.steps import STATE_DIR as STATE_DIR
+from buildkit_runner.steps import BuildStep as BuildStep
+from buildkit_runner.steps import Options as Options
+from buildkit_runner.steps import Part as Part
+from buildkit_runner.steps import Plan as Plan
+from buildkit_runner.steps import digest_placeholder as digest_placeholder
 
-
-def digest_placeholder(image: str) -> str:
-    return "${" + image + ".digest}"
-
-
-@dataclass(frozen=True)
-class Options:
-    """What the command line (or BKRUN_* variables) asks of this run."""
-
-    images: tuple[str, ...] = ()
-    push: bool = False
-    load: bool = False
-    platforms: tuple[str, ...] = ()
-    cache_export: bool | None = None
-    progress: str = "rawjson"
-    state_dir: str = STATE_DIR
-    # Filled by the probe step both plan and build run (commands/common.py); --offline skips it.
-    offline: bool = False
-    facts: cache.Facts = field(default_factory=cache.Facts)
-
-
-@dataclass(frozen=True)
-class Part:
-    """A run of argv and the reason it is there."""
-
-    args: tuple[str, ...]
-    why: str
-
-
-@dataclass(frozen=True)
-class BuildStep:
-    image: str
-    repository: str
-    tags: tuple[tags.Tag, ...]
-    skipped_tags: tuple[str, ...]
-    platforms: tuple[str, ...]
-    depends_on: tuple[str, ...]
-    cache_from: tuple[str, ...]
-    cache_to: tuple[str, ...]
-    metadata_file: str
-    parts: tuple[Part, ...]
-    push: bool
-    load: bool
-    notes: tuple[str, ...] = ()
-    # Every repository the tags go to (repository first); labels and annotations as built.
-    repositories: tuple[str, ...] = ()
-    version: str | None = None
-    build_args: tuple[tuple[str, str], ...] = ()
-    labels: tuple[tuple[str, str], ...] = ()
-    annotations: tuple[tuple[str, str], ...] = ()
-    metadata_skipped: tuple[str, ...] = ()
-
-    @property
-    def argv(self) -> tuple[str, ...]:
-        return ("docker", "buildx", "build", *(a for part in self.parts for a in part.args))
-
-    @property
-    def refs(self) -> tuple[str, ...]:
-        repositories = self.repositories or (self.repository,)
-        return tuple(f"{repo}:{tag.value}" for tag in self.tags for repo in repositories)
-
-    def command(self) -> str:
-        """The argv as one shell line, split at each option for reading."""
-        lines = ["docker buildx build"]
-        lines.extend(shlex.join(part.args) for part in self.parts)
-        return " \\\n    ".join(lines)
-
-
-@dataclass(frozen=True)
-class Plan:
-    project: str
-    config_path: str
-    root: str
-    git: GitContext
-    options: Options
-    steps: tuple[BuildStep, ...]
-    notes: tuple[str, ...] = field(default=())
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "version": PLAN_FORMAT_VERSION,
-            "project": self.project,
-            "config": self.config_path,
-            "git": _git_json(self.git),
-            "options": {
-                "push": self.options.push,
-                "load": self.options.load,
-                "platforms": list(self.options.platforms),
-                "cache_export": self.options.cache_export,
-                "offline": self.options.offline,
-                "probes": self.options.facts.to_json(),
-            },
-            "notes": list(self.notes),
-            "steps": [_step_json(step) for step in self.steps],
-        }
-
-
-def _git_json(git: GitContext) -> dict[str, Any]:
-    return {
-        "sha": git.sha,
-        "branch": git.branch,
-        "default_branch": git.default_branch,
-        "tags": list(git.tags),
-        "dirty": git.dirty,
-        "commit_time": git.commit_time.isoformat() if git.commit_time else None,
-        "trigger": git.trigger,
-        "pr_number": git.pr_number,
-        "provider": git.provider,
-        "source": git.source,
-    }
-
-
-def _step_json(step: BuildStep) -> dict[str, Any]:
-    return {
-        "image": step.image,
-        "repository": step.repository,
-        "repositories": list(step.repositories or (step.repository,)),
-        "tags": [
-            {"tag": t.value, "ref": f"{step.repository}:{t.value}", "rule": t.rule}
-            for t in step.tags
-        ],
-        "refs": list(step.refs),
-        "skipped_tags": list(step.skipped_tags),
-        "version": step.version,
-        "labels": dict(step.labels),
-        "annotations": dict(step.annotations),
-        "metadata_skipped": list(step.metadata_skipped),
-        "platforms": list(step.platforms),
-        "depends_on": list(step.depends_on),
-        "cache": {
-            "from": list(step.cache_from),
-            "to": list(step.cache_to),
-            "notes": list(step.notes),
-        },
-        "push": step.push,
-        "load": step.load,
-        "metadata_file": step.metadata_file,
-        "argv": list(step.argv),
-        "explain": [{"args": list(p.args), "why": p.why} for p in step.parts],
-    }
-
-
-def select(config: Config, wanted: Iterable[str]) -> tuple[str, ...]:
-    """The images to build, dependencies first: the wanted ones and all they depend on."""
-    wanted = tuple(wanted)
-    if not config.images:
-        raise NothingToBuild(f"{config.path.name} defines no images; add an [images.<name>] table")
-    for name in wanted:
-        if name not in config.images:
-            close = difflib.get_close_matches(name, list(config.images), n=1)
-            hint = f"did you mean {close[0]!r}?" if close else "images: " + ", ".join(config.images)
-            raise UsageError(f"unknown image {name!r}; {hint}")
-    if not wanted:
-        return config.order
-
-    needed: set[str] = set()
-    stack = list(wanted)
-    while stack:
-        name = stack.pop()
-        if name not in needed:
-            needed.add(name)
-            stack.extend(config.images[name].depends_on)
-    return tuple(name for name in config.order if name in needed)
+select = graph.select
+closure = graph.closure
 
 
 def make_plan(config: Config, git: GitContext, options: Options) -> Plan:
     """Resolve ``config`` for this commit and these options into ordered build steps."""
     _check_options(options)
-    names = select(config, options.images)
-    needed_by_others = {dep for name in names for dep in config.images[name].depends_on}
+    names = graph.select(config, options.images, options.no_deps)
     # Every image's tags, selected or not: two images must never claim one repository:tag.
     computed = {name: compute_tags(config, name, git) for name in config.images}
-    _check_collisions(config, computed)
+    # One source for the message: validate reports the same lines without planning.
+    problems = validation.collision_problems(config, computed)
+    if problems:
+        raise ConfigError(problems)
+    decisions = graph.decide(config, names, options)
+    building = [name for name in names if decisions[name].build]
+    needed_by_others = {dep for name in building for dep in config.images[name].depends_on}
+    external = graph.external(config, building, options)
+
     steps = tuple(
-        _step(config, config.images[name], git, options, name in needed_by_others, computed)
+        _step(
+            config,
+            config.images[name],
+            git,
+            options,
+            name in needed_by_others,
+            computed,
+            decisions[name].reason,
+            external,
+        )
+        for name in building
+    )
+    skipped = tuple(
+        publishing.Skip(
+            name,
+            decisions[name].reason,
+            graph.published_digest(options, name),
+            graph.input_digest(options, name),
+        )
         for name in names
+        if not decisions[name].build
+    )
+    publish = (
+        graph.publish_steps(config, names, decisions, computed, options) if options.push else ()
     )
     return Plan(
         project=config.project_name,
@@ -206,7 +89,9 @@ def make_plan(config: Config, git: GitContext, options: Options) -> Plan:
         git=git,
         options=options,
         steps=steps,
-        notes=git.notes,
+        notes=git.notes + options.inputs.notes,
+        publish=publish,
+        skipped=skipped,
     )
 
 
@@ -215,6 +100,16 @@ def _check_options(options: Options) -> None:
         problem = refs.platform_problem(platform)
         if problem:
             raise UsageError(f"--platform {platform!r}: {problem}")
+    if options.if_changed and options.offline:
+        raise UsageError(
+            "--if-changed compares input digests with the registry, which --offline skips; "
+            "drop one of them"
+        )
+    if options.no_deps and options.offline:
+        raise UsageError(
+            "--no-deps builds on the dependencies' published digests, read from the registry, "
+            "which --offline skips; drop one of them"
+        )
     if options.push and options.load:
         raise UsageError(
             "--push and --load together: choose one (push publishes to the registry, "
@@ -231,28 +126,6 @@ def compute_tags(config: Config, name: str, git: GitContext) -> tuple[list[tags.
     return tags.compute(image.tags, git, image.dirty_suffix, values)
 
 
-def _check_collisions(
-    config: Config, computed: dict[str, tuple[list[tags.Tag], list[str]]]
-) -> None:
-    owners: dict[str, str] = {}
-    problems: list[str] = []
-    for name, image in config.images.items():
-        for ref in (f"{r}:{t.value}" for t in computed[name][0] for r in _repositories(image)):
-            owner = owners.setdefault(ref, name)
-            if owner != name:
-                problems.append(
-                    f"{config.path.name}: images.{owner} and images.{name} both publish {ref}; "
-                    f'give one a suffix (suffix = "-{name}" on its tag rules) or its own '
-                    "repository"
-                )
-    if problems:
-        raise ConfigError(list(dict.fromkeys(problems)))
-
-
-def _repositories(image: Image) -> tuple[str, ...]:
-    return image.repositories or (image.repository,)
-
-
 def _step(
     config: Config,
     image: Image,
@@ -260,13 +133,18 @@ def _step(
     options: Options,
     has_dependents: bool,
     all_tags: dict[str, tuple[list[tags.Tag], list[str]]],
+    reason: str = "",
+    external: dict[str, str] | None = None,
 ) -> BuildStep:
     platforms = options.platforms or image.platforms
     computed, skipped = all_tags[image.name]
+    external = external or {}
     _check_step(image, platforms, computed, skipped, options)
     meta = metadata.compute(
-        image, git, computed, config.project_name, _base(config, image, all_tags)
+        image, git, computed, config.project_name, _base(config, image, all_tags, external)
     )
+    inputs = options.inputs.get(image.name)
+    extra, notes = _reproducible(image, git, options)
 
     caching = cache.plan_for(image, git, options.push, options.cache_export, options.facts)
     metadata_file = f"{options.state_dir}/metadata/{image.name}.json"
@@ -283,15 +161,20 @@ def _step(
         *(
             Part(("--tag", f"{repository}:{t.value}"), f"tag rule {t.rule}")
             for t in computed
-            for repository in _repositories(image)
+            for repository in graph.repositories(image)
+            # Pushed images get their tags from the publish steps, after every build.
+            if not graph.staged(config, image, options)
         ),
+        *_pull(image, options),
         *_metadata_parts(meta, platforms, image.provenance),
+        *extra,
+        *_input_labels(inputs),
         *(
             Part(("--secret", _secret(s)), "build secret, passed by reference")
             for s in image.secrets
         ),
         *(
-            _dependency(config.images[name], options, all_tags[name][0])
+            _dependency(config.images[name], options, all_tags[name][0], external.get(name))
             for name in image.depends_on
         ),
         *(Part(("--cache-from", spec.text), spec.why) for spec in caching.cache_from),
@@ -300,7 +183,7 @@ def _step(
             (f"--provenance={'mode=min' if image.provenance else 'false'}",),
             "explicit, so the result does not depend on the buildx version's default",
         ),
-        *_output(image, options, has_dependents),
+        *_output(image, options, has_dependents, graph.staged(config, image, options)),
         Part(("--metadata-file", metadata_file), "bkrun reads the pushed digest from it"),
         Part(
             (f"--progress={options.progress}",),
@@ -321,25 +204,72 @@ def _step(
         parts=tuple(parts),
         push=options.push,
         load=options.load,
-        notes=caching.notes,
-        repositories=_repositories(image),
+        notes=caching.notes + notes,
+        repositories=graph.repositories(image),
         version=meta.version,
         build_args=tuple((e.key, e.value) for e in meta.build_args),
         labels=tuple((e.key, e.value) for e in meta.labels),
         annotations=tuple((e.key, e.value) for e in meta.annotations),
         metadata_skipped=meta.skipped,
+        reason=reason,
+        input_digest=inputs.digest if inputs else None,
     )
 
 
 def _base(
-    config: Config, image: Image, all_tags: dict[str, tuple[list[tags.Tag], list[str]]]
+    config: Config,
+    image: Image,
+    all_tags: dict[str, tuple[list[tags.Tag], list[str]]],
+    external: dict[str, str],
 ) -> metadata.Base | None:
     if image.base is None:
         return None
     dependency = config.images[image.base]
     first = all_tags[image.base][0][:1]
     name = f"{dependency.repository}:{first[0].value}" if first else dependency.repository
-    return metadata.Base(name, digest_placeholder(image.base))
+    return metadata.Base(name, external.get(image.base) or digest_placeholder(image.base))
+
+
+def _pull(image: Image, options: Options) -> list[Part]:
+    pull = image.pull if options.pull is None else options.pull
+    if not pull:
+        return []
+    return [Part(("--pull",), "pull: always fetch the newest base images")]
+
+
+def _input_labels(inputs: changes.ImageInputs | None) -> list[Part]:
+    if inputs is None:
+        return []
+    parts = json.dumps(dict(sorted(inputs.parts.items())), separators=(",", ":"))
+    return [
+        Part(
+            ("--label", f"{changes.LABEL}={inputs.digest}"),
+            "input digest: a later --if-changed run compares it with its own",
+        ),
+        Part(("--label", f"{changes.PARTS_LABEL}={parts}"), "the digest of each input"),
+    ]
+
+
+def _reproducible(
+    image: Image, git: GitContext, options: Options
+) -> tuple[list[Part], tuple[str, ...]]:
+    if not image.reproducible:
+        return [], ()
+    if git.commit_time is None:
+        return [], ("reproducible: no commit time, so no SOURCE_DATE_EPOCH",)
+    epoch = int(git.commit_time.timestamp())
+    part = Part(
+        ("--build-arg", f"SOURCE_DATE_EPOCH={epoch}"),
+        "reproducible: timestamps from the commit time, the same for every image of the run",
+    )
+    notes: tuple[str, ...] = ()
+    if options.push and options.facts.rewrite_timestamp is False:
+        notes = (
+            "reproducible: this builder cannot rewrite layer file times (rewrite-timestamp "
+            "conflicts with the docker driver's unpack, moby/buildkit#4230); image timestamps "
+            "follow SOURCE_DATE_EPOCH, layers are reused from cache",
+        )
+    return [part], notes
 
 
 def _metadata_parts(
@@ -392,12 +322,21 @@ def _secret(secret: Any) -> str:
     return f"id={secret.id}"
 
 
-def _dependency(dependency: Image, options: Options, dependency_tags: list[tags.Tag]) -> Part:
+def _dependency(
+    dependency: Image,
+    options: Options,
+    dependency_tags: list[tags.Tag],
+    published: str | None = None,
+) -> Part:
     # The dependent builds on the exact result just built, never on whatever a mutable tag
     # points to in the registry at that moment.
     name = dependency.name
     placeholder = digest_placeholder(name)
-    if options.push:
+    if published:
+        # Not built by this run (unchanged, or --no-deps): the digest its tag held at planning.
+        source = f"docker-image://{dependency.repository}@{published}"
+        why = f"named context {name!r}: the published digest of {name}, not rebuilt by this run"
+    elif options.push:
         source = f"docker-image://{dependency.repository}@{placeholder}"
         why = f"named context {name!r}: the digest of {name} pushed by this run"
     elif options.load:
@@ -417,9 +356,15 @@ def _dependency(dependency: Image, options: Options, dependency_tags: list[tags.
     return Part(("--build-context", f"{name}={source}"), why)
 
 
-def _output(image: Image, options: Options, has_dependents: bool) -> list[Part]:
+def _output(image: Image, options: Options, has_dependents: bool, staged: bool) -> list[Part]:
+    if options.push and not staged:
+        return [Part(("--push",), graph.DIRECT_WHY)]
     if options.push:
-        return [Part(("--push",), "--push: publish every tag")]
+        text, why = publishing.staging_output(graph.repositories(image))
+        if image.reproducible and options.facts.rewrite_timestamp:
+            text += ",rewrite-timestamp=true"
+            why += "; layer file times rewritten to SOURCE_DATE_EPOCH"
+        return [Part(("--output", text), why)]
     if options.load:
         return [Part(("--load",), "--load: put the image into the local engine")]
     if has_dependents:

@@ -38,7 +38,8 @@ def gather(
     exporting = [i for i in images if cache.plan_for(i, git, push, export, cache.Facts()).cache_to]
     special = _special_registries(config, images)
     needs_s3 = any(i.cache.backend == "s3" for i in images)
-    if not exporting and not special and not needs_s3:
+    reproducible = push and any(i.reproducible for i in images)
+    if not exporting and not special and not needs_s3 and not reproducible:
         return cache.Facts(probed=True)
 
     info = builder.inspect()
@@ -72,12 +73,14 @@ def gather(
         event = "cache_write_probe" if found.writable is not None else "cache_write_unknown"
         log.get().info(event, repository=repository, writable=found.writable, detail=found.detail)
         writes.append(found)
+    rewrite = capabilities.supports_rewrite_timestamp() if reproducible else None
     return cache.Facts(
         probed=True,
         writes=tuple(writes),
         driver=info.driver,
         cache_export=info.can_export_cache if info.reachable else None,
         image_manifest=image_manifest,
+        rewrite_timestamp=rewrite,
     )
 
 

@@ -56,7 +56,8 @@ def credentials(registry: RegistrySettings, env: Mapping[str, str]) -> Credentia
         if missing:
             raise ConfigError(
                 [
-                    f"registries.{registry.name}: variable(s) {', '.join(missing)} not set; "
+                    f"{registry.where or f'registries.{registry.name}'}: variable(s) "
+                    f"{', '.join(missing)} not set; "
                     "export them (a CI secret) or remove username-env/password-env"
                 ]
             )
@@ -274,6 +275,18 @@ class Client:
         response = self.request(
             "GET", f"{path}/manifests/{reference}", _scope(path, "pull"), headers
         )
+        self._check(response, f"read {repository}:{reference}")
+        return response.headers.get("docker-content-digest", ""), response.json()
+
+    def find(self, repository: str, reference: str) -> tuple[str, dict[str, Any]] | None:
+        """Like :meth:`manifest`, but None when the registry has no such tag or digest."""
+        path = _path(repository)
+        headers = {"Accept": ", ".join(MANIFEST_TYPES)}
+        response = self.request(
+            "GET", f"{path}/manifests/{reference}", _scope(path, "pull"), headers
+        )
+        if response.status_code == 404:
+            return None
         self._check(response, f"read {repository}:{reference}")
         return response.headers.get("docker-content-digest", ""), response.json()
 

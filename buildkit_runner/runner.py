@@ -1,8 +1,9 @@
 """Execute a Plan: run each step's argv through python-on-whales, stream, collect results.
 
 The argv comes from the plan unchanged; the runner only substitutes ``${IMAGE.digest}``
-values that earlier steps produced. Steps run in plan order and the first failure stops the
-run: later steps either depend on it or would publish a half-updated project.
+values that earlier steps produced. Builds run on ``--jobs`` threads in dependency order
+(scheduler.py); a failure stops new builds unless ``--keep-going``. The tags move only
+after the builds (publish.py): with fail-fast, only when every build succeeded.
 """
 
 from __future__ import annotations
@@ -12,18 +13,27 @@ import json
 import os
 import re
 import shutil
-import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, TextIO
 
-from buildkit_runner import cache, log
-from buildkit_runner.errors import BkrunError, BuildFailed, EngineUnavailable, PushFailed
+from buildkit_runner import cache, log, procs, scheduler
+from buildkit_runner.config import Config
+from buildkit_runner.errors import (
+    BkrunError,
+    BuildFailed,
+    EngineUnavailable,
+    Interrupted,
+    PushFailed,
+)
+from buildkit_runner.events import Observer as Observer
+from buildkit_runner.events import PlainOutput as PlainOutput
+from buildkit_runner.events import Serialized as Serialized
+from buildkit_runner.events import StepResult as StepResult
 from buildkit_runner.plan import BuildStep, Plan, digest_placeholder
-from buildkit_runner.progress import RawjsonDecoder, StepProgress
+from buildkit_runner.progress import RawjsonDecoder
 from buildkit_runner.redact import REDACTOR
 
 TAIL_LINES = 200
@@ -38,61 +48,6 @@ _ENGINE_DOWN = (
 )
 # Text that means the image built but could not be published.
 _PUSH_FAILED = ("failed to push", "push access denied", "server gave HTTP response to HTTPS")
-
-
-@dataclass
-class StepResult:
-    image: str
-    status: str  # built, failed, not-run
-    refs: tuple[str, ...] = ()
-    platforms: tuple[str, ...] = ()
-    digest: str | None = None
-    duration_s: float = 0.0
-    pushed: bool = False
-    error: str | None = None
-    # What BuildKit's rawjson progress said: steps, cache hits, cache imports and exports.
-    progress: StepProgress = field(default_factory=StepProgress)
-    # The last lines of the rendered build log, for reports of a failure.
-    tail: tuple[str, ...] = ()
-    # Why the cache this build should have written is stale (its export failed), else None.
-    cache_stale: str | None = None
-
-
-class Observer(Protocol):
-    """Receives a run's events: the terminal display, CI folding and reports hook in here."""
-
-    def step_started(self, step: BuildStep, index: int, total: int) -> None: ...
-
-    def output(self, step: BuildStep, line: str) -> None: ...
-
-    def progress(self, step: BuildStep, progress: StepProgress) -> None: ...
-
-    def step_finished(self, step: BuildStep, result: StepResult) -> None: ...
-
-
-class PlainOutput:
-    """BuildKit's lines as they come, each prefixed with its image, on a text stream."""
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream
-
-    def step_started(self, step: BuildStep, index: int, total: int) -> None:
-        log.get().info("build_started", image=step.image, step=f"{index + 1}/{total}")
-
-    def output(self, step: BuildStep, line: str) -> None:
-        print(f"[{step.image}] {line}", file=self.stream or sys.stderr, flush=True)
-
-    def progress(self, step: BuildStep, progress: StepProgress) -> None:
-        pass
-
-    def step_finished(self, step: BuildStep, result: StepResult) -> None:
-        log.get().info(
-            "build_finished",
-            image=step.image,
-            status=result.status,
-            duration_s=round(result.duration_s, 1),
-            digest=result.digest,
-        )
 
 
 @contextlib.contextmanager
@@ -141,15 +96,35 @@ def secret_values(env: Mapping[str, str], names: list[str]) -> list[str]:
     return [env[name] for name in names if env.get(name)]
 
 
-def run(plan: Plan, observer: Observer | None = None) -> list[StepResult]:
-    """Run every step; return one result per step. Raise on the first failure.
+def initial_results(plan: Plan) -> list[StepResult]:
+    """One result per image of the plan: builds not run yet, skipped images as skipped."""
+    results = [
+        StepResult(step.image, "not-run", step.refs, step.platforms, reason=step.reason)
+        for step in plan.steps
+    ]
+    results += [
+        StepResult(skip.image, "skipped", digest=skip.digest, reason=skip.reason)
+        for skip in plan.skipped
+    ]
+    for publish in plan.publish:
+        for result in results:
+            if result.image == publish.image and result.status == "skipped":
+                result.refs = publish.refs
+    return results
 
-    The raised error carries the results so far in ``error.results`` so the caller can
-    report exactly what was published before the failure.
+
+def run(
+    plan: Plan, observer: Observer | None = None, config: Config | None = None
+) -> list[StepResult]:
+    """Run every build, then (with --push) every publish step; return one result per image.
+
+    On failure the raised error carries the results in ``error.results`` so the caller can
+    report exactly what was published and what was not.
     """
     from python_on_whales import DockerClient  # heavy: only the build path needs it
 
-    observer = observer or PlainOutput()
+    from buildkit_runner import publish
+
     if shutil.which("docker") is None:
         raise EngineUnavailable(
             "the docker command is not on PATH; install the docker client with the buildx "
@@ -157,24 +132,89 @@ def run(plan: Plan, observer: Observer | None = None) -> list[StepResult]:
         )
     docker_cmd = list(DockerClient().client_config.docker_cmd)
     prepare_state_dir(plan.root, plan.options.state_dir)
-
-    results = [StepResult(step.image, "not-run", step.refs, step.platforms) for step in plan.steps]
-    digests: dict[str, str] = {}
+    results = initial_results(plan)
     with _working_directory(plan.root):
-        for index, step in enumerate(plan.steps):
-            observer.step_started(step, index, len(plan.steps))
-            try:
-                _run_step(step, docker_cmd, digests, observer, results[index])
-            except BkrunError as exc:
-                results[index].status = "failed"
-                results[index].error = exc.message
-                observer.step_finished(step, results[index])
-                exc.results = results  # type: ignore[attr-defined]
-                raise
-            if results[index].digest:
-                digests[step.image] = results[index].digest  # type: ignore[assignment]
-            observer.step_finished(step, results[index])
+        try:
+            errors = _build_all(plan, docker_cmd, Serialized(observer or PlainOutput()), results)
+            if errors and not plan.options.keep_going:
+                raise _with_results(errors, results)
+            publish.run(plan, docker_cmd, results, config)
+        except KeyboardInterrupt:
+            raise _interrupted(results) from None
+    if errors:
+        raise _with_results(errors, results)
     return results
+
+
+def _interrupted(results: list[StepResult]) -> Interrupted:
+    # Whatever was still building was stopped by the interrupt, not by its Dockerfile.
+    procs.stop_children()
+    for result in results:
+        if result.status == "failed" or (result.status == "not-run" and result.started_at):
+            result.status = "failed"
+            result.error = "interrupted"
+    published = [r.image for r in results if r.pushed]
+    error = Interrupted(
+        "the run was stopped; "
+        + (
+            f"published before the stop: {', '.join(published)}"
+            if published
+            else "nothing was published"
+        )
+    )
+    error.results = results  # type: ignore[attr-defined]
+    return error
+
+
+def _build_all(
+    plan: Plan, docker_cmd: list[str], observer: Observer, results: list[StepResult]
+) -> list[BkrunError]:
+    by_image = {r.image: r for r in results}
+    steps = {step.image: step for step in plan.steps}
+    index = {step.image: i for i, step in enumerate(plan.steps)}
+    digests: dict[str, str] = {}
+    errors: list[BkrunError] = []
+    guard = threading.Lock()
+
+    def work(name: str) -> bool:
+        step, result = steps[name], by_image[name]
+        observer.step_started(step, index[name], len(plan.steps))
+        with guard:
+            known = dict(digests)
+        try:
+            _run_step(step, docker_cmd, known, observer, result)
+        except BkrunError as exc:
+            result.status = "failed"
+            result.error = exc.message
+            with guard:
+                errors.append(exc)
+            observer.step_finished(step, result)
+            return False
+        if result.digest:
+            with guard:
+                digests[name] = result.digest
+        observer.step_finished(step, result)
+        return True
+
+    scheduler.run(
+        list(steps),
+        {name: step.depends_on for name, step in steps.items()},
+        work,
+        jobs=plan.options.jobs or 1,
+        keep_going=bool(plan.options.keep_going),
+        on_interrupt=procs.stop_children,
+    )
+    return errors
+
+
+def _with_results(errors: list[BkrunError], results: list[StepResult]) -> BkrunError:
+    error = errors[0]
+    if len(errors) > 1:
+        names = ", ".join(r.image for r in results if r.status == "failed")
+        details = [f"{r.image}: {r.error}" for r in results if r.status == "failed"]
+        error = BuildFailed(f"{len(errors)} images failed: {names}", details)
+    error.results = results  # type: ignore[attr-defined]
+    return error
 
 
 def _run_step(
@@ -196,6 +236,7 @@ def _run_step(
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     decoder = RawjsonDecoder()
     result.progress = decoder.progress
+    result.started_at = time.time()
     started = time.monotonic()
     try:
         for _source, raw in stream_stdout_and_stderr([*docker_cmd, *argv[1:]]):
@@ -223,8 +264,9 @@ def _run_step(
     _check_cache_export(step, result)
     result.digest = _read_digest(metadata)
     result.duration_s = time.monotonic() - started
-    result.pushed = step.push
     result.tail = tuple(tail)
+    # Pushed with its tags by the build itself (no publish step: graph.staged).
+    result.pushed = "--push" in argv
 
 
 def _check_cache_export(step: BuildStep, result: StepResult) -> None:
@@ -252,7 +294,12 @@ def _read_digest(metadata: Path) -> str | None:
         data = json.loads(metadata.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    digest = data.get("containerimage.digest")
+    # The descriptor is what was exported and pushed. With the docker driver and the
+    # containerd store, containerimage.digest can name the engine's older image of the same
+    # name (seen with dockerd 26.1 when the platforms of a staging tag change).
+    descriptor = data.get("containerimage.descriptor")
+    digest = descriptor.get("digest") if isinstance(descriptor, dict) else None
+    digest = digest or data.get("containerimage.digest")
     return digest if isinstance(digest, str) else None
 
 

@@ -177,28 +177,31 @@ def _pr(git: GitContext, name: str) -> tuple[Produced, list[str]]:
 
 
 def _versions(rule: r.SemverRule | r.Pep440Rule, git: GitContext) -> tuple[Produced, list[str]]:
-    version = versions.highest(git.tags, rule.type)
-    if version is None:
+    # Every version tag at the commit fans out on its own (v1.2.3 and v2.0.0-rc.1 on one
+    # commit give 1.2.3, 1.2, 1 and 2.0.0-rc.1), highest first so it owns a shared tag.
+    found = versions.all_versions(git.tags, rule.type)
+    if not found:
         seen = f" (tags at HEAD: {', '.join(git.tags)})" if git.tags else ""
         return [], [f"no {rule.type} version tag points at the commit{seen}"]
 
-    values = {
-        "version": version.version,
-        "major": str(version.major),
-        "minor": str(version.minor),
-        "patch": str(version.patch),
-        "raw": version.raw,
-    }
     produced: Produced = []
     reasons: list[str] = []
-    for pattern in rule.patterns:
-        label = f"{rule.type} {pattern}"
-        full = {"version", "raw"} & set(templates.names(pattern))
-        if version.prerelease and not full:
-            # Pre-releases change often; moving 2 or 2.0 to one would break users of 1.x.
-            reasons.append(f"{label}: pre-release {version.raw} gets only its full version")
-            continue
-        produced.append((templates.render(pattern, values)[0], label))
+    for version in found:
+        values = {
+            "version": version.version,
+            "major": str(version.major),
+            "minor": str(version.minor),
+            "patch": str(version.patch),
+            "raw": version.raw,
+        }
+        for pattern in rule.patterns:
+            label = f"{rule.type} {pattern}"
+            full = {"version", "raw"} & set(templates.names(pattern))
+            if version.prerelease and not full:
+                # Pre-releases change often; moving 2 or 2.0 to one would break users of 1.x.
+                reasons.append(f"{label}: pre-release {version.raw} gets only its full version")
+                continue
+            produced.append((templates.render(pattern, values)[0], label))
     return produced, reasons
 
 
@@ -256,11 +259,14 @@ def _latest_release(rules: list[Rule], git: GitContext, name: str) -> tuple[Prod
         isinstance(o, r.SemverRule) for o in rules
     )
     scheme: versions.Scheme = "pep440" if pep440_only else "semver"
-    version = versions.highest(git.tags, scheme)
+    # The highest *stable* version at the commit: a pre-release tagged on the same commit as
+    # a release neither moves latest nor hides the release.
+    version = versions.highest_stable(git.tags, scheme)
     if version is None:
+        pre = versions.highest(git.tags, scheme)
+        if pre is not None:
+            return [], [f"pre-release {pre.raw} never moves latest"]
         return [], [f"latest follows releases and no {scheme} version tag points at the commit"]
-    if version.prerelease:
-        return [], [f"pre-release {version.raw} never moves latest"]
     if not git.all_tags_known:
         return [], [
             f"cannot tell whether {version.raw} is the highest release: this checkout does "

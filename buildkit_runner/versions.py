@@ -98,6 +98,12 @@ def highest(tags: Iterable[str], scheme: Scheme) -> Version | None:
     return max(found, key=_order) if found else None
 
 
+def all_versions(tags: Iterable[str], scheme: Scheme) -> list[Version]:
+    """Every tag of ``scheme`` among ``tags``, highest first."""
+    found = [v for v in (parse(t, scheme) for t in tags) if v is not None]
+    return sorted(found, key=_order, reverse=True)
+
+
 def highest_stable(tags: Iterable[str], scheme: Scheme) -> Version | None:
     found = [v for v in (parse(t, scheme) for t in tags) if v is not None and not v.prerelease]
     return max(found, key=_order) if found else None

@@ -99,6 +99,13 @@ class FakeDocker:
         lines = self.log_path.read_text(encoding="utf-8").splitlines()
         return [json.loads(line) for line in lines]
 
+    def published(self) -> list[list[str]]:
+        """The argv of every ``buildx imagetools create`` call, in order."""
+        path = self.log_path.with_name("imagetools.jsonl")
+        if not path.exists():
+            return []
+        return [json.loads(line)["argv"] for line in path.read_text().splitlines()]
+
     def script(self, image: str, exit_code: int, *output: str) -> None:
         data = json.loads(self.script_path.read_text()) if self.script_path.exists() else {}
         data[image] = {"exit": exit_code, "output": list(output)}

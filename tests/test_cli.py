@@ -12,7 +12,7 @@ import pytest
 from buildkit_runner import __version__
 from buildkit_runner.commands import plan as plan_command
 from tests.conftest import Invoke
-from tests.fakes import write_project
+from tests.fakes import git, write_project
 
 BKRUN = Path(sys.executable).parent / "bkrun"
 
@@ -80,16 +80,18 @@ def test_config_from_environment_variable(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("BKRUN_CONFIG", str(project / "bkrun.toml"))
-    result = cli("validate")
+    result = cli("validate", "--offline")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "bkrun.toml: ok (2 images: base, app)\n"
+    assert result.stdout.startswith("bkrun.toml: ok (2 images: base, app; tags of ")
 
 
 def test_validate_ok(project: Path, cli: Invoke) -> None:
-    result = cli("validate")
+    result = cli("validate", "--offline")
+    sha = git(project, "rev-parse", "--short=7", "HEAD")
     assert (result.exit_code, result.stdout, result.stderr) == (
         0,
-        "bkrun.toml: ok (2 images: base, app)\n",
+        f"bkrun.toml: ok (2 images: base, app; tags of {sha} checked; "
+        "builder not checked (--offline))\n",
         "",
     )
 
@@ -272,3 +274,52 @@ def test_real_process_streams(project: Path) -> None:
         "bkrun: error: bkrun.toml: images.web.contxt: unknown key 'contxt'; "
         "did you mean 'context'?\n"
     )
+
+
+def test_missing_registry_credentials_name_the_config_file(project: Path, cli: Invoke) -> None:
+    # The user's report: "registries.auth: variable(s) ... not set" without the file.
+    text = (project / "bkrun.toml").read_text()
+    (project / "bkrun.toml").write_text(
+        text + '\n[registries.auth]\nhost = "r.example.com"\n'
+        'username-env = "NU_USER"\npassword-env = "NU_PASS"\n'
+    )
+    result = cli("login")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "bkrun: error: bkrun.toml: registries.auth: variable(s) NU_USER, NU_PASS not set; "
+        "export them (a CI secret) or remove username-env/password-env"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        # The user's reports: absolute paths shown as ../../x, a directory as unreadable.
+        (
+            (),
+            {"BKRUN_CONFIG": "/nonexistent.toml"},
+            "/nonexistent.toml: file not found; check BKRUN_CONFIG",
+        ),
+        (("-c", "/nonexistent.toml"), {}, "/nonexistent.toml: file not found; check -c/--config"),
+        (
+            ("-c", "/tmp"),
+            {},
+            "/tmp: is a directory, not a config file (e.g. /tmp/bkrun.toml); check -c/--config",
+        ),
+    ],
+)
+def test_a_bad_config_path_is_shown_as_given_with_its_source(
+    tmp_path: Path,
+    cli: Invoke,
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    env: dict[str, str],
+    expected: str,
+) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "a" / "b")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = cli(*args, "validate")
+    assert result.exit_code == 2
+    assert result.stderr == f"bkrun: error: {expected}\n"

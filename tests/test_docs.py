@@ -87,3 +87,42 @@ def test_help_shows_the_variables(cli: Any) -> None:
     for variable in ("BKRUN_REPORT", "BKRUN_JUNIT", "BKRUN_SUMMARY", "BKRUN_PREFLIGHT"):
         assert variable in result.stdout
     assert "BKRUN_COLOR" in cli("--help").stdout
+
+
+def _commands() -> list[tuple[str, Any]]:
+    import typer.main
+
+    from buildkit_runner.cli import app
+
+    root = typer.main.get_command(app)
+    found: list[tuple[str, Any]] = [("bkrun", root)]
+    for name, command in root.commands.items():  # type: ignore[attr-defined]
+        subcommands = getattr(command, "commands", None)
+        if subcommands:
+            found += [(f"{name} {sub}", c) for sub, c in subcommands.items()]
+        else:
+            found.append((name, command))
+    return found
+
+
+def test_every_command_option_and_variable_is_in_cli_md() -> None:
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    missing = []
+    for name, command in _commands():
+        if name != "bkrun" and f"`bkrun {name}" not in text:
+            missing.append(f"section for bkrun {name}")
+        for option in _options(command):
+            for flag in [*option.opts, *option.secondary_opts]:
+                if f"`{flag}" not in text and f" {flag}" not in text:
+                    missing.append(f"bkrun {name} {flag}")
+            if isinstance(option.envvar, str) and f"`{option.envvar}" not in text:
+                missing.append(f"bkrun {name} {option.envvar}")
+    assert missing == []
+
+
+def test_help_shows_readable_metavars(cli: Any) -> None:
+    for name, _ in _commands():
+        words = [] if name == "bkrun" else name.split()
+        result = cli(*words, "--help")
+        assert result.exit_code == 0, name
+        assert "<" not in result.stdout, (name, result.stdout)

@@ -261,8 +261,8 @@ def test_lightweight_and_annotated_version_tags(repo: Path) -> None:
     ctx = context(repo, "main", env={})
     assert ctx.tags == ("v1.2.3", "v1.2.4-rc.1")
     assert ctx.all_tags_known
-    # The pre-release is the highest version at HEAD: only its full version.
-    assert [t.value for t in compute((SEMVER,), ctx)[0]] == ["1.2.4-rc.1"]
+    # Each version tag fans out on its own: the pre-release only its full version.
+    assert [t.value for t in compute((SEMVER,), ctx)[0]] == ["1.2.4-rc.1", "1.2.3", "1.2", "1"]
 
 
 def test_dirty_tree_in_a_real_repository(repo: Path) -> None:

@@ -211,6 +211,6 @@ def test_two_images_claiming_one_repository_tag_is_a_config_error(tmp_path: Path
         make_plan(config, git_context(), Options(images=("web",), offline=True))
     assert caught.value.problems == (
         f"bkrun.toml: images.web and images.worker both publish {HOST}/demo/web:latest; "
-        'give one a suffix (suffix = "-worker" on its tag rules) or its own repository',
+        'give one its own repository, or a suffix on its tag rules (suffix = "-worker")',
     )
     assert caught.value.exit_code == 2

@@ -71,14 +71,14 @@ def test_single_image_without_push(tmp_path: Path) -> None:
 
 
 def test_single_image_with_push(tmp_path: Path) -> None:
+    # Pushed by digest to the staging tag; the tags move in the publish step (below).
     assert without_oci(config_for(tmp_path, WEB), push=True) == [
         "docker", "buildx", "build",
         "--file", "web/Dockerfile",
-        "--tag", f"{HOST}/demo/web:{SHORT}",
         "--cache-from", f"type=registry,ref={HOST}/demo/web:buildcache",
         "--cache-to", f"type=registry,ref={HOST}/demo/web:buildcache,mode=max,ignore-error=true",
         "--provenance=false",
-        "--push",
+        "--output", f"type=image,name={HOST}/demo/web:bkrun-staging,push=true",
         "--metadata-file", ".bkrun/metadata/web.json",
         "--progress=rawjson",
         "web",
@@ -93,26 +93,26 @@ def test_everything_an_image_can_set(tmp_path: Path) -> None:
         'labels = { "org.opencontainers.image.title" = "web" }\n'
         "provenance = true\n"
         'secrets = [{ id = "npm", env = "NPM_TOKEN" }, { id = "pip", src = "pip.conf" }, '
-        '{ id = "plain" }]\n'
+        '{ id = "plain", env = "PLAIN" }]\n'
         'tags = ["sha", { type = "raw", value = "edge" }]\n'
     )
+    # A secret file must exist; its path is made absolute (relative to the config file).
+    (tmp_path / "pip.conf").write_text("[global]\n")
     assert without_oci(config_for(tmp_path, images), push=True) == [
         "docker", "buildx", "build",
         "--file", "web/Dockerfile",
         "--target", "runtime",
         "--platform", "linux/amd64,linux/arm64",
-        "--tag", f"{HOST}/demo/web:{SHORT}",
-        "--tag", f"{HOST}/demo/web:edge",
         "--build-arg", "VERSION=1.2",
         "--build-arg", "GREETING=hello world",
         "--label", "org.opencontainers.image.title=web",
         "--secret", "id=npm,env=NPM_TOKEN",
-        "--secret", "id=pip,src=pip.conf",
-        "--secret", "id=plain",
+        "--secret", f"id=pip,src={tmp_path / 'pip.conf'}",
+        "--secret", "id=plain,env=PLAIN",
         "--cache-from", f"type=registry,ref={HOST}/demo/web:buildcache",
         "--cache-to", f"type=registry,ref={HOST}/demo/web:buildcache,mode=max,ignore-error=true",
         "--provenance=mode=min",
-        "--push",
+        "--output", f"type=image,name={HOST}/demo/web:bkrun-staging,push=true",
         "--metadata-file", ".bkrun/metadata/web.json",
         "--progress=rawjson",
         "web",
@@ -150,7 +150,7 @@ def test_cache_export_follows_push_unless_asked(tmp_path: Path) -> None:
 
 def test_push_load_and_neither(tmp_path: Path) -> None:
     config = config_for(tmp_path, WEB)
-    assert "--push" in argv(config, push=True)
+    assert "--push" not in argv(config, push=True)  # the staging --output pushes
     assert "--load" not in argv(config, push=True)
     assert "--load" in argv(config, load=True)
     assert "--push" not in argv(config, load=True)
@@ -219,8 +219,8 @@ def test_dependency_is_pinned_by_digest_when_pushing(tmp_path: Path) -> None:
     assert app.depends_on == ("base",)
     context = app.argv[app.argv.index("--build-context") + 1]
     assert context == f"base=docker-image://{HOST}/demo/base@${{base.digest}}"
-    assert "--output" not in base.argv
-    assert "--push" in base.argv
+    output = base.argv[base.argv.index("--output") + 1]
+    assert output == f"type=image,name={HOST}/demo/base:bkrun-staging,push=true"
 
 
 def test_dependency_goes_through_an_oci_layout_without_push(tmp_path: Path) -> None:
@@ -359,3 +359,16 @@ def test_plan_carries_git_notes_and_skipped_tags(tmp_path: Path) -> None:
     assert plan.steps[0].skipped_tags == (
         "branch: branch unknown (not on a branch, and no CI branch variable)",
     )
+
+
+def test_publish_steps_move_the_tags_after_the_builds(tmp_path: Path) -> None:
+    config = config_for(tmp_path, APP_ON_BASE, ("base", "app"))
+    plan = make_plan(config, git_context(), Options(push=True))
+
+    assert [(p.image, p.retag) for p in plan.publish] == [("base", False), ("app", False)]
+    assert plan.publish[0].argv == (
+        "docker", "buildx", "imagetools", "create",
+        "--tag", f"{HOST}/demo/base:{SHORT}",
+        f"{HOST}/demo/base@${{base.digest}}",
+    )  # fmt: skip
+    assert make_plan(config, git_context(), Options()).publish == ()

@@ -280,8 +280,38 @@ def test_semver_without_a_version_tag_says_which_tags_it_saw() -> None:
     assert skipped == ["semver: no semver version tag points at the commit"]
 
 
-def test_the_highest_of_several_version_tags_wins() -> None:
-    assert values((SEMVER,), tags=("v1.2.3", "v1.10.0", "v1.9.9")) == ["1.10.0", "1.10", "1"]
+def test_every_version_tag_at_the_commit_fans_out_highest_first() -> None:
+    assert values((SEMVER,), tags=("v1.2.3", "v1.10.0", "v1.9.9")) == [
+        "1.10.0",
+        "1.10",
+        "1",
+        "1.9.9",
+        "1.9",
+        "1.2.3",
+        "1.2",
+    ]
+
+
+def test_a_release_and_a_pre_release_on_one_commit_each_get_their_tags() -> None:
+    # The user's report: v1.2.3 and v2.0.0-rc.1 on one commit gave only 2.0.0-rc.1.
+    rules = (SEMVER, LATEST)
+    both = git_context(tags=("v1.2.3", "v2.0.0-rc.1"), all_tags=("v1.0.0", "v1.2.3", "v2.0.0-rc.1"))
+    tags, skipped = compute(rules, both)
+    assert [(t.value, t.rule) for t in tags] == [
+        ("2.0.0-rc.1", "semver {{version}}"),
+        ("1.2.3", "semver {{version}}"),
+        ("1.2", "semver {{major}}.{{minor}}"),
+        ("1", "semver {{major}}"),
+        ("latest", "latest"),
+    ]
+    assert skipped == [
+        "semver {{major}}.{{minor}}: pre-release v2.0.0-rc.1 gets only its full version",
+        "semver {{major}}: pre-release v2.0.0-rc.1 gets only its full version",
+    ]
+    # latest still follows the highest stable release of the whole repository.
+    older = git_context(tags=("v1.2.3", "v2.0.0-rc.1"), all_tags=("v1.2.3", "v1.3.0"))
+    _, skipped = compute(rules, older)
+    assert skipped[-1] == "latest: v1.2.3 is not the highest release (v1.3.0 is)"
 
 
 def test_pep440_rule() -> None:

@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any
 
-from buildkit_runner import builder, checks
+from buildkit_runner import builder, checks, validation
 from buildkit_runner import config as config_module
 from buildkit_runner.checks import Check
 from buildkit_runner.commands.common import GlobalOptions
@@ -64,6 +64,8 @@ def gather(options: GlobalOptions) -> list[Check]:
     if info.driver == "docker" and docker_info:
         found.append(checks.image_store_check(docker_info))
     found.append(checks.cache_export_check(info))
+    if cfg:
+        found.append(_backend_check(cfg, info))
 
     platforms = sorted({p for image in cfg.images.values() for p in image.platforms}) if cfg else []
     multi = checks.multi_platform_check(info, platforms)
@@ -89,7 +91,18 @@ def _config(options: GlobalOptions) -> tuple[config_module.Config | None, Check]
         return None, Check(
             "config", False, "; ".join(exc.problems), "bkrun validate lists every problem"
         )
-    return cfg, Check("config", True, f"{cfg.path} ({len(cfg.images)} images)")
+    count = len(cfg.images)
+    return cfg, Check("config", True, f"{cfg.path} ({count} image{'s' if count != 1 else ''})")
+
+
+def _backend_check(cfg: config_module.Config, info: builder.BuilderInfo) -> Check:
+    """Can the active builder use every cache backend the config names?"""
+    backends = sorted({i.cache.backend for i in cfg.images.values() if i.cache.enabled})
+    problems = validation.backend_problems(cfg, info)
+    if not problems:
+        return Check("cache backend", True, f"{', '.join(backends) or 'none'}: usable")
+    detail, _, fix = problems[0].partition("; ")
+    return Check("cache backend", False, detail.split(": ", 1)[-1], fix)
 
 
 def _builder_check(info: builder.BuilderInfo) -> Check:

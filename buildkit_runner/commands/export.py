@@ -32,5 +32,24 @@ def run(
         raise UsageError(f"{path} exists; pass --force to overwrite it")
     path.write_text(text, encoding="utf-8")
     log.get().info("bake_file_written", path=str(path), targets=len(plan.steps))
-    print(f"wrote {path}: run `docker buildx bake -f {path.name}` in {config.root}")
+    print(f"wrote {path}; build with: {follow_up(path, config.root)}")
+    if path.resolve().is_relative_to(config.root.resolve()):
+        print(
+            f"note: {path.name} is a new file in the work tree: commit it (or add it to "
+            ".gitignore), or the next bkrun build sees a dirty tree and marks its tags -dirty"
+        )
     return 0
+
+
+def follow_up(path: Path, root: Path) -> str:
+    """The command that builds from the written file: bake runs in the project root, where
+    the file's paths point."""
+    import shlex
+
+    absolute = path.resolve()
+    inside = absolute.is_relative_to(root.resolve())
+    shown = absolute.relative_to(root.resolve()).as_posix() if inside else str(absolute)
+    command = f"docker buildx bake -f {shlex.quote(shown)}"
+    if Path.cwd().resolve() == root.resolve():
+        return command
+    return f"cd {shlex.quote(str(root))} && {command}"

@@ -32,13 +32,28 @@ def run(
     root = directory.resolve()
     if not root.is_dir():
         raise UsageError(f"{directory} is not a directory")
+    host, namespace = None, ""
+    if registry is not None:
+        # Checked before anything is read or written: host[/namespace], scheme optional.
+        try:
+            host, namespace = writer.parse_registry(registry)
+        except ValueError as exc:
+            raise UsageError(f"--registry {registry!r}: {exc}") from None
     project = re.sub(r"[^a-z0-9_-]+", "-", root.name.lower()).strip("-") or "project"
     specs, what = _read(root, source, project)
     if not specs:
         raise NothingToBuild(f"no image found in {what}; write bkrun.toml by hand (docs/config.md)")
     _relative_contexts(specs, root, source)
 
-    text = writer.render(writer.Header(project, what), specs, registry)
+    text = writer.render(writer.Header(project, what), specs, host, namespace)
+    placeholder = writer.needs_registry(specs, host)
+    if placeholder:
+        print(
+            f"bkrun: note: no --registry given: the config names the placeholder registry "
+            f"{writer.PLACEHOLDER_HOST}; replace it (see its comment), or rerun with "
+            "--registry ghcr.io/<org>",
+            file=sys.stderr,
+        )
     if output is not None and str(output) == "-":
         sys.stdout.write(text)
         return 0
@@ -47,9 +62,10 @@ def run(
         raise UsageError(f"{path} exists; pass --force to overwrite it")
     path.write_text(text, encoding="utf-8")
     log.get().info("config_written", path=str(path), images=len(specs))
+    count = len(specs)
     print(
-        f"wrote {path} ({len(specs)} images: {', '.join(s.name for s in specs)}); "
-        "check it with `bkrun validate` and `bkrun plan`"
+        f"wrote {path} ({count} image{'s' if count != 1 else ''}: "
+        f"{', '.join(s.name for s in specs)}); check it with `bkrun validate` and `bkrun plan`"
     )
     return 0
 

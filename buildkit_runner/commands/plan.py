@@ -27,8 +27,10 @@ def run(
 def render(plan: plan_module.Plan) -> str:
     """The plan as shell: a comment line per step, then its command."""
     git = plan.git
+    extra = f", {len(plan.skipped)} skipped" if plan.skipped else ""
+    jobs = f", up to {plan.options.jobs} at once" if (plan.options.jobs or 1) > 1 else ""
     head = [
-        f"# project {plan.project}: {len(plan.steps)} step(s)",
+        f"# project {plan.project}: {len(plan.steps)} step(s){extra}{jobs}",
         f"# commit {git.sha or 'unknown'} on {git.branch or 'no branch'}"
         f" (trigger {git.trigger}, {git.provider}{', dirty' if git.dirty else ''})",
     ]
@@ -38,8 +40,19 @@ def render(plan: plan_module.Plan) -> str:
         lines = [f"# {index}/{len(plan.steps)} {step.image}"]
         if step.depends_on:
             lines[0] += f" (after {', '.join(step.depends_on)})"
+        if step.reason:
+            lines.append(f"# build: {step.reason}")
         lines.extend(f"# tag skipped: {why}" for why in step.skipped_tags)
         lines.extend(f"# cache: {note}" for note in step.notes)
         lines.append(step.command())
         blocks.append("\n".join(lines))
+    blocks.extend(f"# skip {skip.image}: {skip.reason}" for skip in plan.skipped)
+    if plan.publish:
+        blocks.append(
+            "# publish: only once every build above has succeeded, the tags move to the "
+            "pushed digests"
+        )
+    for publish in plan.publish:
+        kind = "retag" if publish.retag else "publish"
+        blocks.append(f"# {kind} {publish.image}: {publish.why}\n{publish.command()}")
     return "\n\n".join(blocks)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import os
@@ -60,13 +61,15 @@ def _has_bkrun_table(path: Path) -> bool:
     return isinstance(data.get("tool"), dict) and "bkrun" in data["tool"]
 
 
-def load(path: Path | None = None, start: Path | None = None) -> Config:
-    """Load the config at ``path`` (or discover it from ``start``); raise ConfigError."""
+def load(path: Path | None = None, start: Path | None = None, profile: str | None = None) -> Config:
+    """Load the config at ``path`` (or discover it from ``start``) with ``profile``'s
+    overrides; raise ConfigError."""
+    given = path
     if path is None:
         path = discover((start or Path.cwd()).resolve())
     path = path.resolve()
-    label = _display(path)
-    data = _read(path, label)
+    label = _display(path, given)
+    data = _read(path, label, given is not None)
 
     # In pyproject.toml the keys live under [tool.bkrun]; say so in every key path.
     if path.name == PYPROJECT_NAME:
@@ -77,9 +80,13 @@ def load(path: Path | None = None, start: Path | None = None) -> Config:
     except ValidationError as exc:
         raise ConfigError([_locate(label, line) for line in describe(exc)]) from None
 
-    config, problems = resolve(file, path)
+    config, problems = resolve(file, path, profile)
     if config is None:
         raise ConfigError([_locate(label, line) for line in problems])
+    # Problems found later (credentials unset at build time) name the file too.
+    for name, registry in config.registries.items():
+        where = _locate(label, f"registries.{name}")
+        config.registries[name] = dataclasses.replace(registry, where=where)
     return config
 
 
@@ -90,20 +97,42 @@ def _locate(label: str, line: str) -> str:
     return f"{label}: {line}"
 
 
-def _display(path: Path) -> str:
+# Where the config path came from, when the CLI knows: "-c/--config" or "BKRUN_CONFIG".
+_SOURCE: dict[str, str] = {}
+
+
+def set_source(source: str | None) -> None:
+    """Name the option or variable that gave the config path, for error messages."""
+    _SOURCE.clear()
+    if source:
+        _SOURCE["name"] = source
+
+
+def _display(path: Path, given: Path | None = None) -> str:
+    """The path as the user knows it: a path given outside the working directory as given
+    (never ``../../x.toml`` for ``/x.toml``), else relative to the working directory."""
+    if given is not None and not path.is_relative_to(Path.cwd().resolve()):
+        return str(given)
     try:
         return os.path.relpath(path)
     except ValueError:  # pragma: no cover - a different drive on Windows
         return str(path)
 
 
-def _read(path: Path, label: str) -> dict[str, Any]:
+def _read(path: Path, label: str, given: bool = True) -> dict[str, Any]:
+    source = _SOURCE.get("name")
+    hint = f"check {source}" if given and source else "check the config path"
+    if path.is_dir():
+        raise ConfigError(
+            [f"{label}: is a directory, not a config file (e.g. {label}/bkrun.toml); {hint}"]
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError([f"{label}: file not found; check -c/--config"]) from None
+        raise ConfigError([f"{label}: file not found; {hint}"]) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{label}: cannot read the file ({exc})"]) from None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError([f"{label}: cannot read the file ({reason}); {hint}"]) from None
 
     try:
         data: dict[str, Any] = tomllib.loads(text)
@@ -194,6 +223,9 @@ def _message(error: Any, loc: tuple[int | str, ...]) -> str:
         return f"unknown rule type; expected one of {expected}"
     if kind == "union_tag_not_found":
         return 'a tag rule needs a type, e.g. { type = "sha" } or the shorthand "sha"'
+    if kind == "bool_type":
+        # Strict: "yes", "1" or "false" (a string) are not booleans in TOML.
+        return "expected true or false (a TOML boolean, without quotes)"
     message: str = error["msg"]
     return message.removeprefix("Value error, ")
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from buildkit_runner import refs
+from buildkit_runner import refs, units
 
 # The rule classes are re-exported: callers (and tests) write models.ShaRule.
 from buildkit_runner.config.rules import (  # noqa: F401
@@ -35,8 +35,7 @@ from buildkit_runner.config.rules import (  # noqa: F401
 )
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
-# docker buildx prune --keep-storage sizes: 512MB, 10GB, 1.5g ...
-SIZE_PATTERN = r"^[0-9]+(\.[0-9]+)?\s*([kKmMgGtT][bB]?|[bB])?$"
+SIZE_PATTERN = units.SIZE_PATTERN
 ENV_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -51,6 +50,8 @@ class Model(BaseModel):
         frozen=True,
         alias_generator=kebab,
         hide_input_in_errors=True,
+        # No coercion: provenance = "yes" or pull = 1 is an error ("expected true or false").
+        strict=True,
     )
 
 
@@ -86,15 +87,40 @@ def _image_name(value: str) -> str:
     return value
 
 
+def _arg_key(value: str) -> str:
+    # docker reads --build-arg/--label/--annotation as KEY=VALUE: the key cannot hold "=".
+    if not value.strip():
+        raise ValueError(
+            "empty key: give a name such as VERSION (build-args) or org.example.team (labels)"
+        )
+    if "=" in value:
+        raise ValueError(
+            f"key {value!r} contains '=': write the name as the key and the value after it, "
+            'e.g. { VERSION = "1.2" }'
+        )
+    if value != value.strip() or any(c in value for c in "\n\r\t"):
+        raise ValueError(f"key {value!r} has leading/trailing whitespace or a control character")
+    return value
+
+
 Platform = Annotated[str, AfterValidator(_platform)]
+ArgKey = Annotated[str, AfterValidator(_arg_key)]
 TagText = Annotated[str, AfterValidator(_tag_text)]
 Host = Annotated[str, AfterValidator(_host)]
 ImageName = Annotated[str, AfterValidator(_image_name)]
 
 
+LockMode = Literal["wait", "skip", "fail"]
+Trigger = Literal["push", "pull_request", "tag", "schedule", "manual"]
+
+
 class Project(Model):
     name: str | None = None
     default_branch: str | None = None
+    # What `bkrun build` does while another build of this project holds its lock.
+    lock: LockMode = "wait"
+    # Seconds to wait for the lock (lock = "wait") before failing.
+    lock_timeout: float = Field(default=3600, gt=0)
 
 
 def _env_name(value: str) -> str:
@@ -177,11 +203,31 @@ class CacheOverride(Model):
 
 
 class Secret(Model):
-    """A build secret, passed by reference: its value never reaches argv, logs or plans."""
+    """A build secret, passed by reference: its value never reaches argv, logs or plans.
+
+    Exactly one of ``env`` (a variable read at build time) and ``src`` (a file, relative to
+    the directory holding the config file) says where the value comes from.
+    """
 
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
     env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
     src: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Secret:
+        if self.env is not None and self.src is not None:
+            raise ValueError(
+                f"secret {self.id!r} sets both env and src; keep one: env (a variable read "
+                "at build time) or src (a file)"
+            )
+        if self.env is None and self.src is None:
+            variable = re.sub(r"[^A-Za-z0-9_]", "_", self.id).upper()
+            raise ValueError(
+                f'secret {self.id!r} has no source; add env = "<VARIABLE>" (read at build '
+                'time) or src = "<file>" (relative to the config file), e.g. '
+                f'{{ id = "{self.id}", env = "{variable}" }}'
+            )
+        return self
 
 
 class Shared(Model):
@@ -189,15 +235,49 @@ class Shared(Model):
 
     registry: str | None = None
     platforms: list[Platform] | None = None
-    build_args: dict[str, ImageTemplate] | None = None
-    labels: dict[str, ImageTemplate] | None = None
-    annotations: dict[str, ImageTemplate] | None = None
+    build_args: dict[ArgKey, ImageTemplate] | None = None
+    labels: dict[ArgKey, ImageTemplate] | None = None
+    annotations: dict[ArgKey, ImageTemplate] | None = None
     tags: list[TagRule] | None = None
     # Marks every git-derived tag of a build from a work tree with uncommitted changes.
     dirty_suffix: Suffix | None = None
     metadata: Metadata | None = None
     provenance: bool | None = None
     secrets: list[Secret] | None = None
+    # --pull: always fetch the newest base images instead of the engine's copies.
+    pull: bool | None = None
+    # SOURCE_DATE_EPOCH from the commit time, so an unchanged rebuild gives the same digest.
+    reproducible: bool | None = None
+
+    @field_validator("secrets")
+    @classmethod
+    def _unique_secret_ids(cls, value: list[Secret] | None) -> list[Secret] | None:
+        ids = [secret.id for secret in value or ()]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(
+                f"secret id(s) {', '.join(map(repr, twice))} appear more than once; "
+                "each id names one mount (RUN --mount=type=secret,id=...): rename or remove one"
+            )
+        return value
+
+
+class Profile(Model):
+    """A named set of overrides chosen with --profile (BKRUN_PROFILE), e.g. nightly.
+
+    Image settings here win over [defaults] and [images.<name>]; the run settings (trigger,
+    jobs, if-changed, keep-going) are defaults for the options of the same name.
+    """
+
+    description: str | None = None
+    pull: bool | None = None
+    reproducible: bool | None = None
+    platforms: list[Platform] | None = None
+    tags: list[TagRule] | None = None
+    trigger: Trigger | None = None
+    jobs: int | None = Field(default=None, ge=1)
+    if_changed: bool | None = None
+    keep_going: bool | None = None
 
 
 class Image(Shared):
@@ -232,11 +312,28 @@ class Gc(Model):
     rules: list[GcRule] = DEFAULT_GC_RULES
 
 
+def _size(value: str) -> str:
+    problem = units.size_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _duration(value: str) -> str:
+    problem = units.duration_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 class Prune(Model):
     """``bkrun prune``: how much local build cache the builder keeps."""
 
-    keep_storage: Annotated[str, Field(pattern=SIZE_PATTERN)] = "10GB"
-    until: str | None = None
+    keep_storage: Annotated[
+        str, AfterValidator(_size), Field(json_schema_extra={"pattern": SIZE_PATTERN})
+    ] = "10GB"
+    # Only cache unused for longer than this Go duration (24h, 168h) is pruned.
+    until: Annotated[str, AfterValidator(_duration)] | None = None
 
 
 class ConfigFile(Model):
@@ -248,4 +345,5 @@ class ConfigFile(Model):
     registries: dict[ImageName, Registry] = {}
     gc: Gc = Gc()
     prune: Prune = Prune()
+    profiles: dict[ImageName, Profile] = {}
     images: dict[ImageName, Image]

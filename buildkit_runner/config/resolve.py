@@ -1,11 +1,13 @@
 """Turn the file's models into one frozen :class:`Config` with every default filled in.
 
-Precedence, lowest first: built-in defaults, ``[defaults]``, ``[images.<name>]``. Command-line
-options and ``BKRUN_*`` variables are applied later, by the plan, on top of this.
+Precedence, lowest first: built-in defaults, ``[defaults]``, ``[images.<name>]``, the selected
+``[profiles.<name>]``. Command-line options and ``BKRUN_*`` variables are applied later, by
+the plan, on top of this.
 """
 
 from __future__ import annotations
 
+import difflib
 import graphlib
 import re
 from dataclasses import dataclass, field
@@ -24,8 +26,11 @@ DEFAULT_TAGS: tuple[rules.AnyRule, ...] = (
 
 # Build arguments are visible in image history, plans and process lists; values whose names
 # look like credentials belong in `secrets`, which BuildKit mounts without recording them.
+# PAT, PASS and KEY only as the last word (GITHUB_PAT, DB_PASS, SSH_KEY), never inside one
+# (KEYBOARD, PASSTHROUGH, PATH) nor for a public key.
 SECRET_NAME_RE = re.compile(
-    r"(^|_)(TOKEN|PASSWORD|PASSWD|SECRET|API_?KEY|PRIVATE_?KEY|CREDENTIALS?|AUTH)(_|$)",
+    r"(^|_)(TOKEN|PASSWORD|PASSWD|SECRET|API_?KEY|PRIVATE_?KEY|CREDENTIALS?|AUTH)(_|$)"
+    r"|(^|_)(PAT|PASS|(?<!PUBLIC_)KEY)$",
     re.IGNORECASE,
 )
 
@@ -69,6 +74,8 @@ class RegistrySettings:
     insecure: bool = False
     ca_file: str | None = None  # absolute
     builder_configured: bool = False
+    # The key path in messages, with the file: "bkrun.toml: registries.local" (config.load).
+    where: str = ""
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,8 @@ class Image:
     metadata: publish.MetadataSettings = field(default_factory=publish.MetadataSettings)
     # The depends-on image the final stage is FROM, if any.
     base: str | None = None
+    pull: bool = False
+    reproducible: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,6 +115,12 @@ class Config:
     registries: dict[str, RegistrySettings] = field(default_factory=dict)
     gc_rules: tuple[models.GcRule, ...] = tuple(models.DEFAULT_GC_RULES)
     prune: models.Prune = field(default_factory=models.Prune)
+    lock: str = "wait"
+    lock_timeout: float = 3600
+    profiles: tuple[str, ...] = ()
+    # The profile this config was resolved with, and its run settings.
+    profile: str | None = None
+    run: models.Profile = field(default_factory=models.Profile)
 
     def registry_for(self, host: str) -> RegistrySettings:
         """The configured registry at ``host``, or one with settings inferred from it."""
@@ -127,18 +142,21 @@ class Config:
         return tuple(ordered)
 
 
-def resolve(file: models.ConfigFile, path: Path) -> tuple[Config | None, list[str]]:
-    """Resolve ``file``; return the config and the list of problems (key path: message)."""
+def resolve(
+    file: models.ConfigFile, path: Path, profile: str | None = None
+) -> tuple[Config | None, list[str]]:
+    """Resolve ``file`` (with ``profile``); return the config and the problems found."""
     problems: list[str] = []
     root = path.parent
     images: dict[str, Image] = {}
+    chosen = _profile(file, profile, problems)
 
     registries = {
         name: _resolve_registry(name, registry, root, problems)
         for name, registry in file.registries.items()
     }
     for name, image in file.images.items():
-        images[name] = _resolve_image(name, image, file, root, problems)
+        images[name] = _resolve_image(name, image, file, root, problems, chosen)
     _check_dependencies(file, problems)
     # A problem in [defaults] or [cache] is found once per image; report it once.
     problems = list(dict.fromkeys(problems))
@@ -152,15 +170,40 @@ def resolve(file: models.ConfigFile, path: Path) -> tuple[Config | None, list[st
         registries=registries,
         gc_rules=tuple(file.gc.rules),
         prune=file.prune,
+        lock=file.project.lock,
+        lock_timeout=file.project.lock_timeout,
+        profiles=tuple(file.profiles),
+        profile=profile if chosen is not None else None,
+        run=chosen or models.Profile(),
     )
     return (None if problems else config), problems
 
 
+def _profile(
+    file: models.ConfigFile, name: str | None, problems: list[str]
+) -> models.Profile | None:
+    if name is None:
+        return None
+    if name in file.profiles:
+        return file.profiles[name]
+    close = difflib.get_close_matches(name, list(file.profiles), n=1)
+    known = ", ".join(sorted(file.profiles)) or "none are defined"
+    hint = f"did you mean {close[0]!r}?" if close else f"profiles: {known}"
+    problems.append(f"--profile {name!r}: no [profiles.{name}] table; {hint}")
+    return None
+
+
 def _resolve_image(
-    name: str, image: models.Image, file: models.ConfigFile, root: Path, problems: list[str]
+    name: str,
+    image: models.Image,
+    file: models.ConfigFile,
+    root: Path,
+    problems: list[str],
+    profile: models.Profile | None = None,
 ) -> Image:
     where = f"images.{name}"
     defaults = file.defaults
+    chosen = profile or models.Profile()
 
     registry_name = image.registry or defaults.registry
     registry_where = f"{where}.registry" if image.registry else "defaults.registry"
@@ -192,12 +235,12 @@ def _resolve_image(
         dockerfile=dockerfile,
         target=image.target,
         description=image.description,
-        platforms=tuple(_first(image.platforms, defaults.platforms, [])),
+        platforms=tuple(_first(chosen.platforms, image.platforms, defaults.platforms, [])),
         build_args=tuple(build_args.items()),
         labels=tuple(labels.items()),
-        tags=tuple(_first(image.tags, defaults.tags, DEFAULT_TAGS)),
+        tags=tuple(_first(chosen.tags, image.tags, defaults.tags, DEFAULT_TAGS)),
         provenance=_first(image.provenance, defaults.provenance, False),
-        secrets=tuple(_first(image.secrets, defaults.secrets, [])),
+        secrets=_secrets(where, image, defaults, root, problems),
         depends_on=tuple(image.depends_on),
         cache=_cache(where, repository, image, file, root / dockerfile, problems),
         repositories=tuple(dict.fromkeys(repositories)),
@@ -205,7 +248,33 @@ def _resolve_image(
         dirty_suffix=_first(image.dirty_suffix, defaults.dirty_suffix, "-dirty"),
         metadata=publish.metadata(image, defaults),
         base=publish.base(root / dockerfile, tuple(image.depends_on)),
+        pull=_first(chosen.pull, image.pull, defaults.pull, False),
+        reproducible=_first(chosen.reproducible, image.reproducible, defaults.reproducible, False),
     )
+
+
+def _secrets(
+    where: str, image: models.Image, defaults: models.Shared, root: Path, problems: list[str]
+) -> tuple[models.Secret, ...]:
+    """The image's secrets, each ``src`` made absolute (relative paths name files next to
+    the config file, wherever bkrun runs) and checked to exist."""
+    own = image.secrets is not None
+    found: list[models.Secret] = []
+    for index, secret in enumerate(_first(image.secrets, defaults.secrets, [])):
+        if secret.src is None:
+            found.append(secret)
+            continue
+        path = (root / Path(secret.src).expanduser()).resolve()
+        if not path.is_file():
+            at = f"{where if own else 'defaults'}.secrets[{index}].src"
+            what = "is a directory" if path.is_dir() else "does not exist"
+            problems.append(
+                f"{at}: secret {secret.id!r}: file {secret.src!r} {what} (relative paths are "
+                "relative to the directory holding the config file); create it, or use "
+                f'env = "<VARIABLE>" instead of src'
+            )
+        found.append(secret.model_copy(update={"src": str(path)}))
+    return tuple(found)
 
 
 def _first(*values: T | None) -> T:

@@ -28,6 +28,7 @@ class Model(BaseModel):
         frozen=True,
         alias_generator=lambda name: name.replace("_", "-"),
         hide_input_in_errors=True,
+        strict=True,
     )
 
 

@@ -25,8 +25,35 @@ class Header:
     source: str  # what the specs were read from, for the first comment
 
 
-def render(header: Header, specs: list[ImageSpec], registry: str | None) -> str:
-    placed = [_place(spec, registry) for spec in specs]
+def parse_registry(text: str) -> tuple[str, str]:
+    """``--registry``: ``host[/namespace]``, with or without a scheme, as (host, namespace).
+
+    ``https://ghcr.io/acme/`` → ``("ghcr.io", "acme")``; raises ValueError with the reason.
+    """
+    value = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*://", "", text.strip()).strip("/")
+    host, _, namespace = value.partition("/")
+    if not host or not refs.DOMAIN_RE.fullmatch(host) or not refs.looks_like_domain(host):
+        raise ValueError(
+            f"{host or text!r} is not a registry host: expected host[:port][/namespace], "
+            "e.g. ghcr.io/acme or 127.0.0.1:5000"
+        )
+    if namespace and not refs.PATH_RE.fullmatch(namespace):
+        raise ValueError(
+            f"namespace {namespace!r} is not a repository path: lowercase letters, digits, "
+            "and '.', '_', '-' between them, '/' between parts (e.g. ghcr.io/acme)"
+        )
+    return host, namespace
+
+
+def needs_registry(specs: list[ImageSpec], registry: str | None) -> bool:
+    """Whether some image gets the placeholder registry (no --registry, no host of its own)."""
+    return registry is None and any(_place(spec, None)[0] == PLACEHOLDER_HOST for spec in specs)
+
+
+def render(
+    header: Header, specs: list[ImageSpec], registry: str | None, namespace: str = ""
+) -> str:
+    placed = [_place(spec, registry, namespace) for spec in specs]
     hosts = {host for host, _ in placed}
     names = {host: _registry_name(host) for host in sorted(hosts)}
     shared_host = next(iter(hosts)) if len(hosts) == 1 else None
@@ -46,7 +73,11 @@ def render(header: Header, specs: list[ImageSpec], registry: str | None) -> str:
     ]
     for host, name in names.items():
         if host == PLACEHOLDER_HOST and registry is None:
-            out.append("# No registry was named: replace this one (or pass --registry HOST).")
+            out += [
+                "# PLACEHOLDER: no --registry was given, so this is a local registry. Replace",
+                '# the host with yours (e.g. host = "ghcr.io" and repository = "<org>/<image>"',
+                "# below), or run bkrun init --registry ghcr.io/<org> --force again.",
+            ]
         out += [f"[registries.{name}]", f"host = {_q(host)}", ""]
     out.append("[defaults]")
     if shared_host:
@@ -103,7 +134,13 @@ def _args(spec: ImageSpec) -> list[str]:
     entries = [f"{{ id = {_q(i)} }}" for i in ids if i]
     if secret:
         out.append(f"# build args {', '.join(secret)} look like credentials: passed as secrets")
-        out.append("# instead (read them with RUN --mount=type=secret,id=<name>,env=<NAME>).")
+        out.append(
+            "# instead; read one with RUN --mount=type=secret,id=<id> "
+            'NAME="$(cat /run/secrets/<id>)" ...'
+        )
+        out.append(
+            "# (env=<NAME> on the mount needs # syntax=docker/dockerfile:1.10, docs/migrate.md)"
+        )
         entries += [f"{{ id = {_q(k.lower())}, env = {_q(k)} }}" for k in secret]
     if entries:
         out.append(f"secrets = [{', '.join(entries)}]")
@@ -155,8 +192,9 @@ def _cache_modes(spec: ImageSpec) -> list[str]:
     return [m.group(1) for flag in spec.cache_to for m in [re.search(r"mode=(min|max)", flag)] if m]
 
 
-def _place(spec: ImageSpec, registry: str | None) -> tuple[str, str]:
-    """(registry host, repository on it) for an image."""
+def _place(spec: ImageSpec, registry: str | None, namespace: str = "") -> tuple[str, str]:
+    """(registry host, repository on it) for an image; ``namespace`` prefixes a repository
+    placed on ``registry``."""
     repository = spec.repository
     first = repository.split("/", 1)[0]
     if "/" in repository and refs.looks_like_domain(first):
@@ -164,7 +202,10 @@ def _place(spec: ImageSpec, registry: str | None) -> tuple[str, str]:
     if repository and registry is None:
         # `docker push org/app` went to Docker Hub; say so explicitly, bkrun never implies it.
         return "docker.io", repository if "/" in repository else f"library/{repository}"
-    return registry or PLACEHOLDER_HOST, repository or spec.name
+    repository = repository or spec.name
+    if registry and namespace and not repository.startswith(f"{namespace}/"):
+        repository = f"{namespace}/{repository}"
+    return registry or PLACEHOLDER_HOST, repository
 
 
 def _registry_name(host: str) -> str:

@@ -43,6 +43,5 @@ def document(record: RunRecord) -> dict[str, Any]:
 
 
 def write(record: RunRecord, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(document(record), indent=2) + "\n"
     path.write_text(text, encoding="utf-8")

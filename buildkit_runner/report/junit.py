@@ -17,11 +17,14 @@ TAIL_LINES = 50
 def render(record: RunRecord) -> str:
     entries = record.entries()
     project = record.plan.project if record.plan else "bkrun"
+    # A run that failed before it had images (a config error, the engine down, the lock)
+    # must never look green: it is one failing testcase, named after the config file.
+    stopped = _stopped_before_images(record) if not entries else None
     suite = ET.Element(
         "testsuite",
         name=f"bkrun {project}",
-        tests=str(len(entries)),
-        failures=str(sum(1 for e in entries if e.status == "failed")),
+        tests=str(len(entries) or int(stopped is not None)),
+        failures=str(sum(1 for e in entries if e.status == "failed") or int(stopped is not None)),
         errors="0",
         skipped=str(sum(1 for e in entries if e.status in ("skipped", "not-run"))),
         time=f"{record.duration_s:.3f}",
@@ -49,12 +52,28 @@ def render(record: RunRecord) -> str:
                     f"cache hits: {entry.cached_steps}/{entry.total_steps}",
                 ]
             )
+    if stopped is not None:
+        name, message, text = stopped
+        case = ET.SubElement(suite, "testcase", classname=f"bkrun.{project}", name=name)
+        failure = ET.SubElement(case, "failure", message=message)
+        failure.text = text
     root = ET.Element("testsuites")
     root.append(suite)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"
 
 
+def _stopped_before_images(record: RunRecord) -> tuple[str, str, str] | None:
+    """(testcase name, message, text) of an error that ended the run before any image."""
+    if record.succeeded or record.error is None:
+        return None
+    title, message, details = record.error
+    # Config problems start with the file they are in: "bkrun.toml: images.web: ...".
+    first = details[0] if details else message
+    label = first.split(": ", 1)[0]
+    name = label if label.endswith(".toml") else "config" if title == "config error" else title
+    return name, f"{title}: {message}", "\n".join(details or (message,))
+
+
 def write(record: RunRecord, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render(record), encoding="utf-8")

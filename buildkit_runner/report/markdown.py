@@ -6,7 +6,12 @@ from pathlib import Path
 
 from buildkit_runner.report.record import ImageEntry, RunRecord
 
-_MARK = {"pushed": "✅ pushed", "built": "✅ built", "failed": "❌ failed"}
+_MARK = {
+    "pushed": "✅ pushed",
+    "built": "✅ built",
+    "failed": "❌ failed",
+    "skipped": "➖ unchanged",
+}
 SHOWN_TAIL_LINES = 25
 
 
@@ -36,7 +41,7 @@ def render(record: RunRecord) -> str:
         if tail:
             lines += ["", "<details><summary>last lines of the log</summary>", "", "```"]
             lines += [*tail, "```", "", "</details>"]
-    not_published = [e.image for e in entries if not e.published and e.status != "built"]
+    not_published = [e.image for e in entries if not e.published]
     if not record.succeeded and not_published:
         lines += ["", f"Not published: {', '.join(not_published)}."]
     return "\n".join(lines) + "\n"
@@ -57,6 +62,5 @@ def _cell(text: str) -> str:
 
 
 def write(record: RunRecord, path: Path, append: bool = False) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a" if append else "w", encoding="utf-8") as stream:
         stream.write(render(record))

@@ -50,6 +50,7 @@ class RunRecord:
         status = result.status
         if status == "built" and result.pushed:
             status = "pushed"
+        published = result.pushed and status in ("pushed", "skipped")
         progress = result.progress
         known = bool(progress.vertexes)
         imports = progress.imports(step.cache_from) if step else []
@@ -71,9 +72,18 @@ class RunRecord:
             exports=[_known(o, known) for o in exports],
             error=result.error,
             tail=result.tail,
+            published=published,
+            published_digest=result.published_digest,
+            started_at=result.started_at,
         )
 
     def _reason(self, result: StepResult) -> str:
+        if result.status == "skipped":
+            return f"skipped: {result.reason}"
+        if result.status == "built" and self.plan and self.plan.publish and not result.pushed:
+            return f"built, not published: {self._unpublished()}"
+        if result.status in ("built", "failed") and result.reason:
+            return f"built: {result.reason}"
         if result.status == "not-run":
             failed = [r.image for r in self.results if r.status == "failed"]
             if failed:
@@ -89,6 +99,12 @@ class RunRecord:
         steps = self.plan.steps if self.plan else ()
         needed_by = [s.image for s in steps if result.image in s.depends_on]
         return f"built: {', '.join(needed_by)} depends on it"
+
+    def _unpublished(self) -> str:
+        failed = [r.image for r in self.results if r.status == "failed"]
+        if failed:
+            return f"{', '.join(failed)} failed, so no tag moved"
+        return self.error[1] if self.error else "its tags did not move"
 
     def _not_selected(self) -> str:
         wanted = self.plan.options.images if self.plan else ()
@@ -120,10 +136,10 @@ class ImageEntry:
     exports: list[CacheOutcome] = field(default_factory=list)
     error: str | None = None
     tail: tuple[str, ...] = ()
-
-    @property
-    def published(self) -> bool:
-        return self.status == "pushed"
+    # Whether this image's tags now point at its digest (built and pushed, or re-tagged).
+    published: bool = False
+    published_digest: str | None = None
+    started_at: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -133,8 +149,10 @@ class ImageEntry:
             "published": self.published,
             "reason": self.reason,
             "tags": list(self.tags),
-            "refs": list(self.refs) if self.status in ("built", "pushed") else [],
+            "refs": list(self.refs) if self.status in ("built", "pushed") or self.published else [],
             "digest": self.digest,
+            "published_digest": self.published_digest,
+            "started_at": self.started_at,
             "platforms": list(self.platforms),
             "duration_s": self.duration_s,
             "steps": {"total": self.total_steps, "cached": self.cached_steps},

@@ -119,10 +119,12 @@ def test_a_failing_second_image_stops_the_run(
     assert result.exit_code == 1
     assert [call["image"] for call in fake_docker.calls()] == ["base", "app"]
 
-    assert "  base: pushed in " in result.stdout
+    # No partial publish: base built and was pushed by digest, but no tag moved.
+    assert "  base: ok in " in result.stdout
     assert "  app: FAILED in " in result.stdout
     assert "  worker: not run" in result.stdout
-    assert "  published: base; not published: app, worker" in result.stdout
+    assert "  published: none; not published: base, app, worker" in result.stdout
+    assert fake_docker.published() == []
 
     stderr = result.stderr
     assert "bkrun: build failed: image 'app' failed to build (buildx exit 1)\n" in stderr

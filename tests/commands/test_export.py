@@ -35,3 +35,24 @@ def test_existing_file_needs_force_and_dash_prints(project: Path, cli: Invoke) -
     assert (project / "docker-bake.json").read_text() == "{}"
     printed = cli("export", "bake", "-o", "-", "base")
     assert list(json.loads(printed.stdout)["target"]) == ["base"]
+
+
+def test_the_follow_up_names_the_file_written_and_the_dirty_tree(
+    project: Path, cli: Invoke, tmp_path: Path
+) -> None:
+    # The user's report: -o /tmp/x/bake.json printed `docker buildx bake -f bake.json`.
+    elsewhere = tmp_path / "x"
+    elsewhere.mkdir()
+    outside = cli("export", "bake", "-o", str(elsewhere / "bake.json"))
+    assert outside.exit_code == 0, outside.stderr
+    assert outside.stdout == (
+        f"wrote {elsewhere / 'bake.json'}; build with: docker buildx bake -f "
+        f"{elsewhere / 'bake.json'}\n"
+    )
+
+    inside = cli("export", "bake")
+    assert inside.stdout.splitlines() == [
+        f"wrote {project / 'docker-bake.json'}; build with: docker buildx bake -f docker-bake.json",
+        "note: docker-bake.json is a new file in the work tree: commit it (or add it to "
+        ".gitignore), or the next bkrun build sees a dirty tree and marks its tags -dirty",
+    ]

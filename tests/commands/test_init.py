@@ -135,3 +135,64 @@ def test_bad_compose_is_a_usage_error(tmp_path: Path, cli: Invoke, text: str) ->
     result = cli("init", str(tmp_path), "--from", str(tmp_path / "docker-compose.yml"))
 
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("given", "host", "repository"),
+    [
+        # The user's reports: a namespace and a scheme.
+        ("ghcr.io/acme", "ghcr.io", "ghcr.io/acme/app"),
+        ("https://ghcr.io", "ghcr.io", "ghcr.io/app"),
+        ("https://ghcr.io/acme/team/", "ghcr.io", "ghcr.io/acme/team/app"),
+        ("127.0.0.1:5000", "127.0.0.1:5000", "127.0.0.1:5000/app"),
+    ],
+)
+def test_registry_is_split_into_host_and_namespace(
+    tmp_path: Path, cli: Invoke, given: str, host: str, repository: str
+) -> None:
+    root = tmp_path / "app"
+    _files(root, "Dockerfile")
+
+    result = cli("init", str(root), "--registry", given)
+
+    assert result.exit_code == 0, result.stderr
+    loaded = config.load(root / "bkrun.toml")
+    assert [r.host for r in loaded.registries.values()] == [host]
+    assert loaded.images["app"].repository == repository
+    assert "placeholder" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("given", "why"),
+    [
+        ("ghcr", "'ghcr' is not a registry host"),
+        ("https://", "'https://' is not a registry host"),
+        ("ghcr.io/Acme", "namespace 'Acme' is not a repository path"),
+    ],
+)
+def test_a_bad_registry_is_refused_before_writing(
+    tmp_path: Path, cli: Invoke, given: str, why: str
+) -> None:
+    _files(tmp_path, "Dockerfile")
+
+    result = cli("init", str(tmp_path), "--registry", given)
+
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"bkrun: usage error: --registry {given!r}: {why}")
+    assert not (tmp_path / "bkrun.toml").exists()
+
+
+def test_without_a_registry_the_placeholder_is_commented_and_announced(
+    tmp_path: Path, cli: Invoke
+) -> None:
+    root = tmp_path / "app"
+    _files(root, "Dockerfile")
+
+    result = cli("init", str(root))
+
+    assert result.exit_code == 0, result.stderr
+    assert "no --registry given" in result.stderr
+    assert "(1 image: app)" in result.stdout
+    text = (root / "bkrun.toml").read_text()
+    assert "# PLACEHOLDER: no --registry was given" in text
+    assert config.load(root / "bkrun.toml").images["app"].repository == "127.0.0.1:5000/app"

@@ -290,7 +290,22 @@ def test_order_puts_dependencies_first_and_keeps_file_order(root: Path) -> None:
     assert config.order == ("tool", "base", "lib", "app")
 
 
-@pytest.mark.parametrize("name", ["NPM_TOKEN", "GITHUB_TOKEN", "DB_PASSWORD", "API_KEY", "AUTH"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "NPM_TOKEN",
+        "GITHUB_TOKEN",
+        "DB_PASSWORD",
+        "API_KEY",
+        "AUTH",
+        # The user's report: PAT, PASS and KEY as the last word.
+        "GITHUB_PAT",
+        "DB_PASS",
+        "SSH_KEY",
+        "PASS",
+        "gitlab_pat",
+    ],
+)
 def test_credential_looking_build_arg_points_to_secrets(root: Path, name: str) -> None:
     toml = '[images.web]\nrepository = "a.io/web"\ncontext = "web"\n'
     toml += f'build-args = {{ {name} = "value" }}\n'
@@ -301,7 +316,22 @@ def test_credential_looking_build_arg_points_to_secrets(root: Path, name: str) -
     ]
 
 
-@pytest.mark.parametrize("name", ["TOKENIZER_MODEL", "AUTHOR", "NODE_ENV", "KEYBOARD"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "TOKENIZER_MODEL",
+        "AUTHOR",
+        "NODE_ENV",
+        "KEYBOARD",
+        "PASSTHROUGH",
+        "PATH_PREFIX",
+        "PATCH_LEVEL",
+        "BYPASS",
+        "MONKEY",
+        "KEY_ID",
+        "SSH_PUBLIC_KEY",
+    ],
+)
 def test_ordinary_build_args_are_fine(root: Path, name: str) -> None:
     toml = '[images.web]\nrepository = "a.io/web"\ncontext = "web"\n'
     toml += f'build-args = {{ {name} = "value" }}\n'
@@ -323,10 +353,86 @@ def test_credential_build_arg_in_defaults_is_reported_once_where_it_is_written(
 def test_secrets_are_kept_by_reference(root: Path) -> None:
     toml = '[images.web]\nrepository = "a.io/web"\ncontext = "web"\n'
     toml += 'secrets = [{ id = "npm", env = "NPM_TOKEN" }, { id = "pip", src = "pip.conf" }]\n'
+    (root / "pip.conf").write_text("[global]\n")
     secrets = load_project(root, toml, ("web",)).images["web"].secrets
+    # A relative src names a file next to the config, wherever bkrun runs: made absolute.
     assert [(s.id, s.env, s.src) for s in secrets] == [
         ("npm", "NPM_TOKEN", None),
-        ("pip", None, "pip.conf"),
+        ("pip", None, str(root / "pip.conf")),
+    ]
+
+
+WEB = '[images.web]\nrepository = "a.io/web"\ncontext = "web"\n'
+
+
+def test_a_secret_with_both_env_and_src_is_a_config_error(root: Path) -> None:
+    toml = WEB + 'secrets = [{ id = "a", env = "A", src = "/x" }]\n'
+    assert problems(root, toml) == [
+        "bkrun.toml: images.web.secrets[0]: secret 'a' sets both env and src; keep one: env "
+        "(a variable read at build time) or src (a file)"
+    ]
+
+
+def test_a_secret_without_a_source_is_a_config_error_with_a_hint(root: Path) -> None:
+    toml = WEB + 'secrets = [{ id = "b" }]\n'
+    assert problems(root, toml) == [
+        "bkrun.toml: images.web.secrets[0]: secret 'b' has no source; add env = "
+        '"<VARIABLE>" (read at build time) or src = "<file>" (relative to the config file), '
+        'e.g. { id = "b", env = "B" }'
+    ]
+
+
+def test_a_secret_file_that_does_not_exist_is_a_config_error(root: Path) -> None:
+    toml = '[defaults]\nsecrets = [{ id = "pip", src = "missing/pip.conf" }]\n\n' + WEB
+    assert problems(root, toml) == [
+        "bkrun.toml: defaults.secrets[0].src: secret 'pip': file 'missing/pip.conf' does not "
+        "exist (relative paths are relative to the directory holding the config file); "
+        'create it, or use env = "<VARIABLE>" instead of src'
+    ]
+    (root / "dir").mkdir()
+    toml = WEB + 'secrets = [{ id = "pip", src = "dir" }]\n'
+    assert "file 'dir' is a directory" in problems(root, toml)[0]
+
+
+def test_secret_src_is_relative_to_the_config_not_the_working_directory(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    toml = WEB + 'secrets = [{ id = "pip", src = "pip.conf" }]\n'
+    path = write_project(root, toml, ("web",))
+    (root / "pip.conf").write_text("x\n")
+    (root / "web" / "sub").mkdir()
+    monkeypatch.chdir(root / "web" / "sub")
+    assert load(path).images["web"].secrets[0].src == str(root / "pip.conf")
+
+
+def test_duplicate_secret_ids_are_a_config_error(root: Path) -> None:
+    toml = WEB + 'secrets = [{ id = "npm", env = "A" }, { id = "npm", env = "B" }]\n'
+    assert problems(root, toml) == [
+        "bkrun.toml: images.web.secrets: secret id(s) 'npm' appear more than once; each id "
+        "names one mount (RUN --mount=type=secret,id=...): rename or remove one"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "expected"),
+    [
+        ("build-args", '""', 'images.web.build-args."": empty key'),
+        ("build-args", '"A=B"', "images.web.build-args.\"A=B\": key 'A=B' contains '='"),
+        ("labels", '"org.x=y"', "images.web.labels.\"org.x=y\": key 'org.x=y' contains '='"),
+        ("annotations", '" "', 'images.web.annotations." ": empty key'),
+    ],
+)
+def test_build_arg_and_label_keys_are_checked(
+    root: Path, table: str, key: str, expected: str
+) -> None:
+    [problem] = problems(root, WEB + f'{table} = {{ {key} = "v" }}\n')
+    assert problem.startswith(f"bkrun.toml: {expected}"), problem
+
+
+@pytest.mark.parametrize("value", ['"yes"', '"true"', "1", '"false"'])
+def test_booleans_are_strict(root: Path, value: str) -> None:
+    assert problems(root, WEB + f"provenance = {value}\n") == [
+        "bkrun.toml: images.web.provenance: expected true or false (a TOML boolean, without quotes)"
     ]
 
 

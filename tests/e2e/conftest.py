@@ -59,3 +59,8 @@ def pushed(engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
     run = project.bkrun("build", "--push")
     assert run.code == 0, run.output[-4000:]
     yield project, run
+
+
+@pytest.fixture
+def project_dir(engine: None, tmp_path: Path) -> Path:
+    return tmp_path

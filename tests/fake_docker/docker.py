@@ -6,6 +6,8 @@ FAKE_DOCKER_LOG     append one JSON line per call: argv (without "docker"), cwd,
 FAKE_DOCKER_SCRIPT  optional JSON file: {"<image>": {"exit": N, "output": ["line", ...]}}
                     scripted lines are printed on stderr before exiting with N; the key
                     "inspect" scripts ``docker buildx inspect`` (else a running builder)
+                    the key "imagetools" scripts ``buildx imagetools create`` (logged to
+                    imagetools.jsonl next to FAKE_DOCKER_LOG)
 FAKE_DOCKER_ECHO    optional variable name: its value is printed, as a RUN step might leak it
                     (inside a base64 rawjson log with --progress=rawjson, and on stdout)
 
@@ -83,6 +85,12 @@ def main() -> int:
         if not code:
             print(INSPECT, end="")
         return code
+    if argv[:3] == ["buildx", "imagetools", "create"]:
+        # Publish steps go to their own log, next to the build log.
+        log_path = Path(os.environ["FAKE_DOCKER_LOG"]).with_name("imagetools.jsonl")
+        with log_path.open("a", encoding="utf-8") as log:
+            log.write(json.dumps({"argv": argv}) + "\n")
+        return _scripted("imagetools")
     if argv[:2] != ["buildx", "build"]:
         return 0
     metadata = _value_after(argv, "--metadata-file")
@@ -112,7 +120,7 @@ def main() -> int:
     if code:
         return code
 
-    if "--push" in argv:
+    if "--push" in argv or any("push=true" in arg for arg in argv):
         print("#9 pushing layers 0.1s done", file=sys.stderr)
     print(f"#9 writing image {digest} done", file=sys.stderr)
     if metadata:
