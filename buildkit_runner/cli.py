@@ -142,36 +142,23 @@ def callback(
     )
 
 
+def _images_argument(help_text: str) -> Any:
+    return typer.Argument(metavar="IMAGE", help=help_text, show_default=False)
+
+
 ImagesArg = Annotated[
     list[str] | None,
-    typer.Argument(
-        metavar="IMAGE",
-        help="Images to build (default: all); their dependencies come along.",
-        show_default=False,
-    ),
+    _images_argument("Images to build (default: all); their dependencies come along."),
 ]
-TagsImagesArg = Annotated[
-    list[str] | None,
-    typer.Argument(
-        metavar="IMAGE",
-        help="Images to list (default: all).",
-        show_default=False,
-    ),
-]
+TagsImagesArg = Annotated[list[str] | None, _images_argument("Images to list (default: all).")]
 PlanImagesArg = Annotated[
     list[str] | None,
-    typer.Argument(
-        metavar="IMAGE",
-        help="Images to plan (default: all); their dependencies come along.",
-        show_default=False,
-    ),
+    _images_argument("Images to plan (default: all); their dependencies come along."),
 ]
 ExportImagesArg = Annotated[
     list[str] | None,
-    typer.Argument(
-        metavar="IMAGE",
-        help="Images to export as bake targets (default: all); their dependencies come along.",
-        show_default=False,
+    _images_argument(
+        "Images to export as bake targets (default: all); their dependencies come along."
     ),
 ]
 PushOpt = Annotated[

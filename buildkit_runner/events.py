@@ -6,12 +6,10 @@ run on several threads, so the runner wraps it in :class:`Serialized`.
 
 from __future__ import annotations
 
-import sys
 import threading
 from dataclasses import dataclass, field
-from typing import Protocol, TextIO
+from typing import Protocol
 
-from buildkit_runner import log
 from buildkit_runner.progress import StepProgress
 from buildkit_runner.steps import BuildStep
 
@@ -72,28 +70,3 @@ class Serialized:
     def step_finished(self, step: BuildStep, result: StepResult) -> None:
         with self._lock:
             self.inner.step_finished(step, result)
-
-
-class PlainOutput:
-    """BuildKit's lines as they come, each prefixed with its image, on a text stream."""
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream
-
-    def step_started(self, step: BuildStep, index: int, total: int) -> None:
-        log.get().info("build_started", image=step.image, step=f"{index + 1}/{total}")
-
-    def output(self, step: BuildStep, line: str) -> None:
-        print(f"[{step.image}] {line}", file=self.stream or sys.stderr, flush=True)
-
-    def progress(self, step: BuildStep, progress: StepProgress) -> None:
-        pass
-
-    def step_finished(self, step: BuildStep, result: StepResult) -> None:
-        log.get().info(
-            "build_finished",
-            image=step.image,
-            status=result.status,
-            duration_s=round(result.duration_s, 1),
-            digest=result.digest,
-        )

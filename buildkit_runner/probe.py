@@ -32,7 +32,7 @@ def gather(
     env: Mapping[str, str],
 ) -> cache.Facts:
     """Probe what the plan of ``names`` needs; raise ConfigError for an untrusted registry."""
-    from buildkit_runner import builder, capabilities, registry
+    from buildkit_runner import builder, capabilities
 
     images = [config.images[name] for name in names]
     exporting = [i for i in images if cache.plan_for(i, git, push, export, cache.Facts()).cache_to]
@@ -61,18 +61,10 @@ def gather(
     image_manifest = None
     if any(_wants_image_manifest(i) for i in exporting):
         image_manifest = capabilities.supports_image_manifest()
-    writes = []
-    for repository in dict.fromkeys(
+    repositories = dict.fromkeys(
         i.cache.repository for i in exporting if i.cache.backend == "registry"
-    ):
-        client = registry.client_for(config.registry_for(repository.split("/", 1)[0]), env)
-        try:
-            found = client.can_write(repository)
-        finally:
-            client.close()
-        event = "cache_write_probe" if found.writable is not None else "cache_write_unknown"
-        log.get().info(event, repository=repository, writable=found.writable, detail=found.detail)
-        writes.append(found)
+    )
+    writes = _write_probes(config, list(repositories), env)
     rewrite = capabilities.supports_rewrite_timestamp() if reproducible else None
     return cache.Facts(
         probed=True,
@@ -86,6 +78,42 @@ def gather(
 
 def _wants_image_manifest(image: Image) -> bool:
     return image.cache.backend == "registry" and kinds.needs_image_manifest(image.cache.kind)
+
+
+def _write_probes(
+    config: Config, repositories: list[str], env: Mapping[str, str]
+) -> list[cache.WriteProbe]:
+    """Probe every cache repository, concurrently, with one client (and TLS set-up) per host.
+
+    Sequential probes with a client each cost about 35 ms per image on loopback: 3.5 s of a
+    100-image plan, most of it building an SSL context per client.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from buildkit_runner import registry
+
+    hosts = dict.fromkeys(repository.split("/", 1)[0] for repository in repositories)
+    clients = {host: registry.client_for(config.registry_for(host), env) for host in hosts}
+    try:
+        with ThreadPoolExecutor(max_workers=_PROBE_WORKERS) as pool:
+            found = list(pool.map(lambda r: clients[r.split("/", 1)[0]].can_write(r), repositories))
+    finally:
+        for client in clients.values():
+            client.close()
+
+    logger = log.get()
+    for probe in found:
+        if probe.writable:
+            logger.debug("cache_write_probe", repository=probe.repository, detail=probe.detail)
+        else:
+            event = "cache_write_probe" if probe.writable is not None else "cache_write_unknown"
+            logger.info(
+                event, repository=probe.repository, writable=probe.writable, detail=probe.detail
+            )
+    return found
+
+
+_PROBE_WORKERS = 8
 
 
 def _special_registries(config: Config, images: list[Image]) -> list[RegistrySettings]:

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import threading
 import time
 from collections import deque
@@ -29,7 +30,6 @@ from buildkit_runner.errors import (
     PushFailed,
 )
 from buildkit_runner.events import Observer as Observer
-from buildkit_runner.events import PlainOutput as PlainOutput
 from buildkit_runner.events import Serialized as Serialized
 from buildkit_runner.events import StepResult as StepResult
 from buildkit_runner.plan import BuildStep, Plan, digest_placeholder
@@ -135,7 +135,7 @@ def run(
     results = initial_results(plan)
     with _working_directory(plan.root):
         try:
-            errors = _build_all(plan, docker_cmd, Serialized(observer or PlainOutput()), results)
+            errors = _build_all(plan, docker_cmd, Serialized(observer or _lines()), results)
             if errors and not plan.options.keep_going:
                 raise _with_results(errors, results)
             publish.run(plan, docker_cmd, results, config)
@@ -144,6 +144,13 @@ def run(
     if errors:
         raise _with_results(errors, results)
     return results
+
+
+def _lines() -> Observer:
+    # Plain prefixed lines on stderr: what a caller without its own display gets.
+    from buildkit_runner.display import Folding, LinesOutput
+
+    return LinesOutput(Folding())
 
 
 def _interrupted(results: list[StepResult]) -> Interrupted:
@@ -225,9 +232,6 @@ def _run_step(
     result: StepResult,
 ) -> None:
     """Run one step, filling ``result`` as it goes, so a failure still reports its progress."""
-    from python_on_whales.exceptions import DockerException
-    from python_on_whales.utils import stream_stdout_and_stderr
-
     argv = substitute(step.argv, digests)
     metadata = Path(step.metadata_file)
     metadata.unlink(missing_ok=True)
@@ -239,7 +243,7 @@ def _run_step(
     result.started_at = time.time()
     started = time.monotonic()
     try:
-        for _source, raw in stream_stdout_and_stderr([*docker_cmd, *argv[1:]]):
+        for raw in _stream([*docker_cmd, *argv[1:]]):
             # Redact after decoding: rawjson carries RUN output base64-encoded.
             text = raw.decode("utf-8", errors="replace").rstrip("\n")
             for line in decoder.feed(text):
@@ -253,10 +257,10 @@ def _run_step(
                 tail.append(line)
                 observer.output(step, line)
             observer.progress(step, decoder.progress)
-    except DockerException as exc:
+    except _Exited as exc:
         result.duration_s = time.monotonic() - started
         result.tail = tuple(tail)
-        raise _failure(step, exc.return_code, list(tail)) from None
+        raise _failure(step, exc.code, list(tail)) from None
     except FileNotFoundError as exc:
         raise EngineUnavailable(f"cannot run docker: {exc}") from None
 
@@ -267,6 +271,30 @@ def _run_step(
     result.tail = tuple(tail)
     # Pushed with its tags by the build itself (no publish step: graph.staged).
     result.pushed = "--push" in argv
+
+
+class _Exited(Exception):
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _stream(command: list[str]) -> Iterator[bytes]:
+    """The command's output lines, stdout and stderr merged; raise _Exited on failure.
+
+    python-on-whales' stream_stdout_and_stderr keeps the whole stderr by concatenating
+    bytes, line by line, for its exception text: quadratic in the log's length (a step
+    printing 40,000 lines cost seconds of CPU). bkrun keeps its own bounded tail instead.
+    """
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert process.stdout is not None
+    try:
+        yield from process.stdout
+    finally:
+        process.stdout.close()
+        code = process.wait()
+    if code != 0:
+        raise _Exited(code)
 
 
 def _check_cache_export(step: BuildStep, result: StepResult) -> None:
