@@ -12,8 +12,6 @@ import os
 import sys
 from typing import Any
 
-import structlog
-
 from buildkit_runner import redact
 
 LEVELS = {-2: logging.ERROR, -1: logging.WARNING, 0: logging.INFO, 1: logging.DEBUG}
@@ -33,7 +31,25 @@ def choose_format(requested: str) -> str:
     return "console"
 
 
+# Settings waiting for the first event: structlog (and the rich it pulls in when installed)
+# costs about 50 ms to import, which commands that log nothing, like plan, never pay.
+_PENDING: dict[str, Any] = {}
+
+
 def configure(verbosity: int = 0, log_format: str = "auto", color: bool | None = None) -> None:
+    """Set up logging; structlog itself is imported and configured on the first event."""
+    _PENDING.clear()
+    _PENDING.update(verbosity=verbosity, log_format=log_format, color=color)
+
+
+def reset() -> None:
+    """Forget settings not applied yet (tests reset structlog between cases)."""
+    _PENDING.clear()
+
+
+def _apply(verbosity: int, log_format: str, color: bool | None) -> None:
+    import structlog
+
     fmt = choose_format(log_format)
     renderer: Any
     if fmt == "json":
@@ -64,4 +80,10 @@ def configure(verbosity: int = 0, log_format: str = "auto", color: bool | None =
 
 
 def get(name: str | None = None) -> Any:
+    import structlog
+
+    if _PENDING:
+        settings = dict(_PENDING)
+        _PENDING.clear()
+        _apply(**settings)
     return structlog.get_logger(name)

@@ -13,6 +13,7 @@ import pytest
 import structlog
 from typer.testing import CliRunner, Result
 
+from buildkit_runner import log
 from buildkit_runner.cli import app
 from tests.fakes import FakeDocker, commit_all, init_repo, write_project
 
@@ -87,6 +88,7 @@ def clean_environment() -> Iterator[None]:
                 del os.environ[name]
         patch.undo()
         structlog.reset_defaults()
+        log.reset()
         moved = Path.cwd() != cwd
         os.chdir(cwd)
     if changed:
