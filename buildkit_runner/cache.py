@@ -11,7 +11,7 @@ keeps the imports and drops the export with a notice. docs/cache.md describes it
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from buildkit_runner import cachespec, kinds, tags
@@ -48,6 +48,8 @@ class Facts:
     image_manifest: bool | None = None
     # Whether the image exporter accepts rewrite-timestamp=true (reproducible images).
     rewrite_timestamp: bool | None = None
+    # The builder.BuilderInfo the probes read, so the build's preflight need not ask again.
+    builder: Any = field(default=None, compare=False, repr=False)
 
     def write_probe(self, repository: str) -> WriteProbe | None:
         return next((w for w in self.writes if w.repository == repository), None)

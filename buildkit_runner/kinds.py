@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 
-KINDS = ("distribution", "harbor", "ecr", "ghcr", "gitlab", "gitea", "forgejo", "dockerhub")
-
 _IMAGE_MANIFEST = (("image-manifest", "true"), ("oci-mediatypes", "true"))
 
 # kind → (extra --cache-to attributes, why); the why cites where the need is documented.

@@ -73,6 +73,7 @@ def gather(
         cache_export=info.can_export_cache if info.reachable else None,
         image_manifest=image_manifest,
         rewrite_timestamp=rewrite,
+        builder=info,
     )
 
 

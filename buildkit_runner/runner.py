@@ -92,10 +92,6 @@ def substitute(argv: tuple[str, ...], digests: Mapping[str, str]) -> list[str]:
     return result
 
 
-def secret_values(env: Mapping[str, str], names: list[str]) -> list[str]:
-    return [env[name] for name in names if env.get(name)]
-
-
 def initial_results(plan: Plan) -> list[StepResult]:
     """One result per image of the plan: builds not run yet, skipped images as skipped."""
     results = [

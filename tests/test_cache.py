@@ -329,3 +329,13 @@ def test_registry_refs() -> None:
     assert cache.registry_refs(("type=registry,ref=a/b:c,mode=max", "type=gha,scope=x")) == [
         "a/b:c"
     ]
+
+
+def test_every_registry_kind_has_its_cache_export_settings() -> None:
+    # The config's list of kinds and kinds.py's table are one fact written twice.
+    import typing
+
+    from buildkit_runner import kinds
+    from buildkit_runner.config.models import RegistryKind
+
+    assert set(typing.get_args(RegistryKind)) == set(kinds.EXPORT_ATTRS)

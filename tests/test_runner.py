@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from buildkit_runner.errors import BuildFailed
-from buildkit_runner.runner import prepare_state_dir, secret_values, substitute
+from buildkit_runner.runner import prepare_state_dir, substitute
 
 DIGEST = "sha256:" + "b" * 64
 
@@ -36,8 +36,3 @@ def test_state_dir_is_created_and_ignored_by_git(tmp_path: Path) -> None:
     (tmp_path / ".bkrun" / ".gitignore").write_text("# mine\n")
     prepare_state_dir(str(tmp_path), ".bkrun")  # idempotent, keeps an existing file
     assert (tmp_path / ".bkrun" / ".gitignore").read_text() == "# mine\n"
-
-
-def test_secret_values_skips_unset_and_empty_variables() -> None:
-    env = {"NPM_TOKEN": "value-1", "EMPTY": ""}
-    assert secret_values(env, ["NPM_TOKEN", "EMPTY", "UNSET"]) == ["value-1"]

@@ -127,7 +127,8 @@ def preflight(plan: plan_module.Plan) -> list[checks.Check]:
     exports = any(
         not spec.startswith("type=inline") for step in plan.steps for spec in step.cache_to
     )
-    found = checks.preflight(platforms, cache_export=exports)
+    # The probes before planning may have asked the builder already: one inspect per run.
+    found = checks.preflight(platforms, cache_export=exports, info=plan.options.facts.builder)
     log.get().debug("preflight_done", duration_ms=round((time.monotonic() - started) * 1000))
 
     problems = checks.failed(found)
